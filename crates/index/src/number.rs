@@ -1,0 +1,264 @@
+//! Number fields: a packed column of values plus range-encoded bitmaps.
+//!
+//! Values are split into at most [`MAX_BUCKETS`] buckets by ascending upper bounds, and the
+//! index keeps, for every bound, the bitmap of customers whose value is at most that bound
+//! (a cumulative, or range-encoded, bitmap). A range condition then costs one or two of
+//! those bitmaps plus a check of the raw values of at most one bucket per end, instead of
+//! a scan of every customer.
+
+use roaring::RoaringBitmap;
+
+/// The most buckets a number field is split into.
+pub const MAX_BUCKETS: usize = 32;
+
+/// Below this many candidates, a range is checked value by value instead of with bitmaps.
+const SCAN_BELOW: u64 = 4096;
+
+/// Integers packed in the narrowest unsigned width that holds `value - base`, the
+/// width's maximum standing for null.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Packed {
+    /// Up to 254 distinct offsets.
+    U8(Vec<u8>),
+    /// Up to 65,534.
+    U16(Vec<u16>),
+    /// Up to 2^32 − 2.
+    U32(Vec<u32>),
+    /// Anything else.
+    U64(Vec<u64>),
+}
+
+/// Stands for null in the unpacked values given to [`Column::pack`] and [`NumberIndex::build`].
+pub const NULL: i64 = i64::MIN;
+
+/// A column of nullable integers, one per customer.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Column {
+    /// Added to every stored offset.
+    pub base: i64,
+    /// The offsets.
+    pub packed: Packed,
+}
+
+impl Column {
+    /// Packs `values` ([`NULL`] for null).
+    pub fn pack(values: &[i64]) -> Column {
+        let present = || values.iter().copied().filter(|&v| v != NULL);
+        let base = present().min().unwrap_or(0);
+        let span = present().map(|v| v.abs_diff(base)).max().unwrap_or(0);
+        let offset = |v: &i64| Some(*v).filter(|&v| v != NULL).map(|v| v.abs_diff(base));
+        let packed = if span < u64::from(u8::MAX) {
+            Packed::U8(values.iter().map(|v| offset(v).map_or(u8::MAX, |o| o as u8)).collect())
+        } else if span < u64::from(u16::MAX) {
+            Packed::U16(values.iter().map(|v| offset(v).map_or(u16::MAX, |o| o as u16)).collect())
+        } else if span < u64::from(u32::MAX) {
+            Packed::U32(values.iter().map(|v| offset(v).map_or(u32::MAX, |o| o as u32)).collect())
+        } else {
+            Packed::U64(values.iter().map(|v| offset(v).map_or(u64::MAX, |o| o)).collect())
+        };
+        Column { base, packed }
+    }
+
+    /// The number of values.
+    pub fn len(&self) -> usize {
+        match &self.packed {
+            Packed::U8(v) => v.len(),
+            Packed::U16(v) => v.len(),
+            Packed::U32(v) => v.len(),
+            Packed::U64(v) => v.len(),
+        }
+    }
+
+    /// Whether there are no values.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The value of customer `i`.
+    #[inline]
+    pub fn get(&self, i: u32) -> Option<i64> {
+        let i = i as usize;
+        let offset = match &self.packed {
+            Packed::U8(v) => Some(v[i]).filter(|&o| o != u8::MAX).map(u64::from),
+            Packed::U16(v) => Some(v[i]).filter(|&o| o != u16::MAX).map(u64::from),
+            Packed::U32(v) => Some(v[i]).filter(|&o| o != u32::MAX).map(u64::from),
+            Packed::U64(v) => Some(v[i]).filter(|&o| o != u64::MAX),
+        }?;
+        Some(self.base.wrapping_add(offset as i64))
+    }
+}
+
+/// A number field's index.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NumberIndex {
+    /// Every customer's value.
+    pub column: Column,
+    /// Customers whose value is not null.
+    pub exists: RoaringBitmap,
+    /// Ascending bucket upper bounds; the last is the greatest value.
+    pub bounds: Vec<i64>,
+    /// `cumulative[i]`: customers whose value is at most `bounds[i]`.
+    pub cumulative: Vec<RoaringBitmap>,
+}
+
+impl NumberIndex {
+    /// Indexes a column of values ([`NULL`] for null).
+    pub fn build(values: &[i64]) -> NumberIndex {
+        let mut sorted: Vec<i64> = values.iter().copied().filter(|&v| v != NULL).collect();
+        sorted.sort_unstable();
+        let bounds = bucket_bounds(&sorted, MAX_BUCKETS);
+        let mut buckets = vec![RoaringBitmap::new(); bounds.len()];
+        let mut exists = RoaringBitmap::new();
+        for (i, &v) in values.iter().enumerate() {
+            if v != NULL {
+                let bucket = bounds.partition_point(|&b| b < v);
+                buckets[bucket].try_push(i as u32).expect("members ascend");
+                exists.try_push(i as u32).expect("members ascend");
+            }
+        }
+        let mut cumulative = Vec::with_capacity(buckets.len());
+        let mut running = RoaringBitmap::new();
+        for bucket in buckets {
+            running |= bucket;
+            cumulative.push(running.clone());
+        }
+        NumberIndex { column: Column::pack(values), exists, bounds, cumulative }
+    }
+
+    /// Customers whose value is at least `lo` and at most `hi`, among `within` if given.
+    pub fn range(&self, lo: i64, hi: i64, within: Option<&RoaringBitmap>) -> RoaringBitmap {
+        if lo > hi || self.bounds.is_empty() {
+            return RoaringBitmap::new();
+        }
+        if let Some(mask) = within {
+            if mask.len() < SCAN_BELOW {
+                return self.scan(mask.iter(), lo, hi);
+            }
+        }
+        let matches = match (lo == i64::MIN, hi == i64::MAX) {
+            (true, true) => self.exists.clone(),
+            (true, false) => self.at_most(hi),
+            (false, true) => &self.exists - self.at_most(lo - 1),
+            (false, false) => self.at_most(hi) - self.at_most(lo - 1),
+        };
+        match within {
+            Some(mask) => matches & mask,
+            None => matches,
+        }
+    }
+
+    /// Customers whose value is at most `c`.
+    fn at_most(&self, c: i64) -> RoaringBitmap {
+        let whole = self.bounds.partition_point(|&b| b <= c);
+        let mut result = match whole {
+            0 => RoaringBitmap::new(),
+            n => self.cumulative[n - 1].clone(),
+        };
+        if let Some(&bound) = self.bounds.get(whole) {
+            let lowest_in_bucket = if whole == 0 { i64::MIN } else { self.bounds[whole - 1] + 1 };
+            if c >= lowest_in_bucket && c < bound {
+                let bucket = match whole {
+                    0 => self.cumulative[0].clone(),
+                    n => &self.cumulative[n] - &self.cumulative[n - 1],
+                };
+                result |= self.scan(bucket.iter(), i64::MIN, c);
+            }
+        }
+        result
+    }
+
+    fn scan(&self, members: impl Iterator<Item = u32>, lo: i64, hi: i64) -> RoaringBitmap {
+        let matching = members.filter(|&i| self.column.get(i).is_some_and(|v| lo <= v && v <= hi));
+        RoaringBitmap::from_sorted_iter(matching).expect("bitmap members ascend")
+    }
+}
+
+/// Upper bounds splitting the ascending `sorted` values into at most `max` buckets of
+/// about equal size; a value too frequent to share a bucket gets one of its own.
+fn bucket_bounds(sorted: &[i64], max: usize) -> Vec<i64> {
+    let mut bounds = Vec::new();
+    let mut start = 0;
+    while start < sorted.len() {
+        let left = (max - bounds.len()).max(1);
+        let size = (sorted.len() - start).div_ceil(left);
+        let bound = sorted[start + size - 1];
+        bounds.push(bound);
+        // Every copy of the bound belongs to this bucket.
+        start = sorted.partition_point(|&v| v <= bound);
+    }
+    bounds
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn values(n: usize, f: impl Fn(usize) -> Option<i64>) -> Vec<i64> {
+        (0..n).map(|i| f(i).unwrap_or(NULL)).collect()
+    }
+
+    fn naive(vals: &[i64], lo: i64, hi: i64) -> RoaringBitmap {
+        vals.iter()
+            .enumerate()
+            .filter(|(_, &v)| v != NULL && lo <= v && v <= hi)
+            .map(|(i, _)| i as u32)
+            .collect()
+    }
+
+    #[test]
+    fn packs_each_width_and_nulls() {
+        for span in [10_i64, 1_000, 100_000, 10_000_000_000] {
+            let col = Column::pack(&[-5, NULL, -5 + span, 0]);
+            let got: Vec<_> = (0..4).map(|i| col.get(i)).collect();
+            assert_eq!(got, [Some(-5), None, Some(-5 + span), Some(0)], "span {span}");
+        }
+        let col = Column::pack(&[i64::MIN + 1, i64::MAX, NULL]);
+        assert_eq!(
+            (0..3).map(|i| col.get(i)).collect::<Vec<_>>(),
+            [Some(i64::MIN + 1), Some(i64::MAX), None]
+        );
+    }
+
+    #[test]
+    fn bounds_give_frequent_values_their_own_bucket() {
+        let mut sorted = vec![0; 800];
+        sorted.extend(1..=200);
+        let bounds = bucket_bounds(&sorted, 8);
+        assert_eq!(bounds[0], 0);
+        assert_eq!(*bounds.last().unwrap(), 200);
+        assert!(bounds.len() <= 8 && bounds.len() >= 6, "{bounds:?}");
+        assert!(bounds.windows(2).all(|w| w[0] < w[1]));
+        assert_eq!(bucket_bounds(&[3, 3, 3], 8), vec![3]);
+        assert_eq!(bucket_bounds(&[], 8), Vec::<i64>::new());
+    }
+
+    #[test]
+    fn ranges_match_a_scan() {
+        let vals = values(5_000, |i| if i % 7 == 0 { None } else { Some((i as i64 * 37) % 1_000 - 100) });
+        let index = NumberIndex::build(&vals);
+        let mask: RoaringBitmap = (0..5_000).step_by(3).collect();
+        let small_mask: RoaringBitmap = (0..5_000).step_by(97).collect();
+        for (lo, hi) in [
+            (i64::MIN, i64::MAX),
+            (i64::MIN, -101),
+            (i64::MIN, -100),
+            (i64::MIN, 250),
+            (251, i64::MAX),
+            (-100, 899),
+            (17, 17),
+            (18, 17),
+            (900, i64::MAX),
+            (899, 899),
+            (-5_000, 5_000),
+        ] {
+            let expect = naive(&vals, lo, hi);
+            assert_eq!(index.range(lo, hi, None), expect, "{lo}..={hi}");
+            assert_eq!(index.range(lo, hi, Some(&mask)), &expect & &mask, "{lo}..={hi} in mask");
+            assert_eq!(
+                index.range(lo, hi, Some(&small_mask)),
+                &expect & &small_mask,
+                "{lo}..={hi} in small mask"
+            );
+        }
+    }
+}
