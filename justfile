@@ -16,3 +16,7 @@ lint:
 # Everything CI runs.
 ci:
     bash .ci/run
+
+# Benchmark the engine at a data set size (generated once under data/); results in bench/results.
+bench customers="1000000":
+    bench/run {{customers}}

@@ -10,7 +10,9 @@ use xxhash_rust::xxh3::xxh3_64;
 
 use crate::error::{LoadError, Result};
 use crate::report::{LoadReport, SkipReason, SkipTally, TableRead};
-use crate::table::{col, day_of_micros, optional, plan, read_part, table_files, ColType, ColumnSpec, Part};
+use crate::table::{
+    col, day_of_micros, optional, plan, read_part, table_files, Batch, ColType, ColumnSpec, Part,
+};
 use crate::{Customers, Dataset, LastOrder, Line, Products, UNKNOWN};
 
 /// How to load.
@@ -125,8 +127,8 @@ fn non_empty(text: Option<&str>) -> Option<&str> {
 fn load_products(parts: &[Part], skips: &mut SkipTally) -> Result<Products> {
     let mut products = Products::default();
     for part in parts {
-        read_part(part, &PRODUCT_COLUMNS, |cols, first_row| {
-            for row in 0..len(cols) {
+        read_part(part, &PRODUCT_COLUMNS, |Batch { cols, first_row, rows }| {
+            for row in 0..rows {
                 let file_row = first_row + row as u64;
                 let Some(id) = non_empty(cols[0].text(row)) else {
                     skips.skip(SkipReason::ProductEmptyId, &part.file, file_row, || {
@@ -151,20 +153,6 @@ fn load_products(parts: &[Part], skips: &mut SkipTally) -> Result<Products> {
     Ok(products)
 }
 
-fn len(cols: &[crate::table::Col]) -> usize {
-    use crate::table::Col;
-    cols.iter()
-        .find_map(|c| match c {
-            Col::Text(a) => Some(arrow_array::Array::len(a)),
-            Col::Micros(a) => Some(arrow_array::Array::len(a)),
-            Col::Days(a) => Some(arrow_array::Array::len(a)),
-            Col::Int(a) => Some(arrow_array::Array::len(a)),
-            Col::Bool(a) => Some(arrow_array::Array::len(a)),
-            Col::Absent => None,
-        })
-        .unwrap_or(0)
-}
-
 fn gender_of(text: Option<&str>) -> u8 {
     match text.map(str::trim) {
         Some(g) if g.eq_ignore_ascii_case("F") => 0,
@@ -179,8 +167,7 @@ fn load_customers(parts: &[Part], skips: &mut SkipTally, progress: &dyn Progress
     let mut c = Customers::default();
     for part in parts {
         let mut too_many = false;
-        read_part(part, &CUSTOMER_COLUMNS, |cols, first_row| {
-            let rows = len(cols);
+        read_part(part, &CUSTOMER_COLUMNS, |Batch { cols, first_row, rows }| {
             for row in 0..rows {
                 let file_row = first_row + row as u64;
                 let Some(id) = cols[0].text(row).filter(|t| !t.trim().is_empty()) else {
@@ -267,8 +254,8 @@ fn read_purchase_part(
 ) -> Result<PartOut> {
     let mut out = PartOut { lines: Vec::with_capacity(part.rows as usize), ..PartOut::default() };
     let mut unknown: FxHashMap<String, u32> = FxHashMap::default();
-    read_part(part, &PURCHASE_COLUMNS, |cols, first_row| {
-        for row in 0..len(cols) {
+    read_part(part, &PURCHASE_COLUMNS, |Batch { cols, first_row, rows }| {
+        for row in 0..rows {
             let file_row = first_row + row as u64;
             let mut skip =
                 |reason, what: &dyn Fn() -> String| out.skips.skip(reason, &part.file, file_row, what);

@@ -249,9 +249,16 @@ fn canonical(array: &ArrayRef, ty: ColType, file: &Path, column: &str) -> Result
     })
 }
 
-/// Reads one row group, calling `each` with its batches' columns (in `specs` order) and
-/// the file row number of each batch's first row.
-pub(crate) fn read_part(part: &Part, specs: &[ColumnSpec], mut each: impl FnMut(&[Col], u64)) -> Result<()> {
+/// One batch of a row group: its columns in `specs` order, where it starts in the file,
+/// and how many rows it has.
+pub(crate) struct Batch<'a> {
+    pub cols: &'a [Col],
+    pub first_row: u64,
+    pub rows: usize,
+}
+
+/// Reads one row group, calling `each` with each of its batches.
+pub(crate) fn read_part(part: &Part, specs: &[ColumnSpec], mut each: impl FnMut(Batch<'_>)) -> Result<()> {
     let builder = open(&part.file)?;
     let present: Vec<usize> = part.columns.iter().flatten().copied().collect();
     let mask = ProjectionMask::roots(builder.parquet_schema(), present);
@@ -271,7 +278,7 @@ pub(crate) fn read_part(part: &Part, specs: &[ColumnSpec], mut each: impl FnMut(
                 None => Col::Absent,
             });
         }
-        each(&cols, row);
+        each(Batch { cols: &cols, first_row: row, rows: batch.num_rows() });
         row += batch.num_rows() as u64;
     }
     Ok(())

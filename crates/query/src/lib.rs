@@ -85,6 +85,10 @@ pub struct FieldInfo {
     /// See `min`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub max: Option<i64>,
+    /// For number fields: about the 10th, 25th, 50th, 75th and 90th percentile of known
+    /// values (bucket bounds of the index, so the nearest bound at or above each).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quantiles: Option<Vec<i64>>,
     /// For number fields: customers whose value is known.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub known: Option<u64>,
@@ -192,6 +196,7 @@ impl Engine {
                     label_ko: def.label_ko.clone(),
                     min: None,
                     max: None,
+                    quantiles: None,
                     known: None,
                     values: None,
                 };
@@ -200,6 +205,14 @@ impl Engine {
                         // The column's base is its smallest value.
                         info.min = (!n.exists.is_empty()).then_some(n.column.base);
                         info.max = n.bounds.last().copied();
+                        let known = n.exists.len();
+                        let quantile = |q: f64| {
+                            let rank = (q * known as f64).ceil() as u64;
+                            let bucket = n.cumulative.partition_point(|c| c.len() < rank.max(1));
+                            n.bounds.get(bucket).or(n.bounds.last()).copied().unwrap_or(0)
+                        };
+                        info.quantiles =
+                            (known > 0).then(|| [0.1, 0.25, 0.5, 0.75, 0.9].map(quantile).to_vec());
                         info.known = Some(n.exists.len());
                     }
                     FieldIndex::Values(v) => {
