@@ -16,7 +16,7 @@ use tamsa_model::{age_in_years, catalog, Day, Dimension, Kind, Progress, AGE_BUC
 use crate::number::{Column, NumberIndex, NULL};
 use crate::{BuildReport, Dimensions, FieldIndex, Index, Lists, Meta, Strings, ValueIndex};
 
-const CHUNK: usize = 1 << 16;
+const CHUNK: usize = 1 << tamsa_loader::CHUNK_BITS;
 
 /// The number fields computed from purchases, per customer, in this order.
 #[derive(Clone, Copy)]
@@ -76,7 +76,7 @@ struct ChunkOut {
     /// Per set slot, value number → customers.
     sets: Vec<FxHashMap<u32, RoaringBitmap>>,
     /// Distinct products of each customer's last order.
-    last_products: Vec<Vec<u32>>,
+    last_products: Lists,
 }
 
 const W: usize = WINDOWS.len();
@@ -115,25 +115,27 @@ fn set_slot(set: SetField) -> usize {
 
 /// Computes every field of the dataset's customers.
 pub fn build(data: Dataset, generation: u64, progress: &dyn Progress) -> Index {
-    let Dataset { customers, products, mut lines, last_orders, as_of, report } = data;
+    let Dataset { customers, products, lines, last_orders, as_of, report } = data;
     let population = customers.len();
-    progress.start("sorting purchases", 0);
-    lines.par_sort_unstable_by_key(|l| l.customer);
-    progress.finish();
+    let purchase_lines = lines.len();
 
     let product_brand = &products.brand;
     let product_category = &products.category;
-    let chunks: Vec<Range<usize>> =
-        (0..population.div_ceil(CHUNK)).map(|c| c * CHUNK..((c + 1) * CHUNK).min(population)).collect();
     progress.start("computing fields", population as u64);
+    // Each chunk's blocks are joined, sorted by customer, aggregated and freed in turn.
+    let chunks: Vec<(usize, Vec<Vec<Line>>)> = lines.into_chunks().enumerate().collect();
     let outs: Vec<ChunkOut> = chunks
-        .par_iter()
-        .map(|range| {
-            let start = lines.partition_point(|l| (l.customer as usize) < range.start);
-            let end = lines.partition_point(|l| (l.customer as usize) < range.end);
+        .into_par_iter()
+        .map(|(chunk, blocks)| {
+            let range = chunk * CHUNK..((chunk + 1) * CHUNK).min(population);
+            let mut lines = Vec::with_capacity(blocks.iter().map(Vec::len).sum());
+            for block in blocks {
+                lines.extend_from_slice(&block);
+            }
+            lines.sort_unstable_by_key(|l| l.customer);
             let out = aggregate_chunk(
                 range.clone(),
-                &lines[start..end],
+                &lines,
                 &last_orders[range.clone()],
                 as_of,
                 product_brand,
@@ -144,8 +146,7 @@ pub fn build(data: Dataset, generation: u64, progress: &dyn Progress) -> Index {
         })
         .collect();
     progress.finish();
-    let purchase_lines = lines.len() as u64;
-    drop(lines);
+    drop(last_orders);
 
     progress.start("building bitmaps", 0);
     let dim_len = |dim| match dim {
@@ -153,19 +154,13 @@ pub fn build(data: Dataset, generation: u64, progress: &dyn Progress) -> Index {
         Dimension::Category => products.categories.names().len(),
         _ => products.ids.len(),
     };
-    let mut fields = Vec::new();
-    let mut age_values = Vec::new();
-    let mut outs = outs;
-    for def in catalog() {
-        let field = match (def.name.as_str(), purchase_field(&def.name)) {
-            ("age", _) => {
-                age_values = customers
-                    .birth
-                    .iter()
-                    .map(|b| b.and_then(|b| age_in_years(b, as_of)).unwrap_or(NULL))
-                    .collect::<Vec<i64>>();
-                FieldIndex::Number(NumberIndex::build(&age_values))
-            }
+    let age_values: Vec<i64> =
+        customers.birth.iter().map(|b| b.and_then(|b| age_in_years(b, as_of)).unwrap_or(NULL)).collect();
+    // Fields are independent: build them in parallel from the chunks' aggregates.
+    let fields: Vec<FieldIndex> = catalog()
+        .par_iter()
+        .map(|def| match (def.name.as_str(), purchase_field(&def.name)) {
+            ("age", _) => FieldIndex::Number(NumberIndex::build(&age_values)),
             ("days_since_signup", _) => {
                 let values: Vec<i64> = customers
                     .signup
@@ -185,16 +180,15 @@ pub fn build(data: Dataset, generation: u64, progress: &dyn Progress) -> Index {
             ("sms_opt_in", _) => values_from_codes(customers.sms_opt_in.iter().map(|&b| u32::from(!b)), 2),
             (_, Some(Ok(num))) => {
                 let slot = num_slot(num);
-                let values: Vec<i64> =
-                    outs.iter_mut().flat_map(|o| std::mem::take(&mut o.numbers[slot])).collect();
+                let values: Vec<i64> = outs.iter().flat_map(|o| o.numbers[slot].iter().copied()).collect();
                 FieldIndex::Number(NumberIndex::build(&values))
             }
             (_, Some(Err(set))) => {
                 let slot = set_slot(set);
                 let dim = def.dimension.expect("set fields have a dimension");
                 let mut bitmaps = vec![RoaringBitmap::new(); dim_len(dim)];
-                for out in &mut outs {
-                    for (value, bitmap) in std::mem::take(&mut out.sets[slot]) {
+                for out in &outs {
+                    for (&value, bitmap) in &out.sets[slot] {
                         bitmaps[value as usize] |= bitmap;
                     }
                 }
@@ -206,16 +200,14 @@ pub fn build(data: Dataset, generation: u64, progress: &dyn Progress) -> Index {
                 values_from_codes(codes, 4)
             }
             (name, None) => unreachable!("field {name} has no builder"),
-        };
-        fields.push(field);
-    }
+        })
+        .collect();
 
     let mut last_products = Lists::default();
     for out in &outs {
-        for list in &out.last_products {
-            last_products.values.extend_from_slice(list);
-            last_products.ends.push(last_products.values.len() as u64);
-        }
+        let base = last_products.values.len() as u64;
+        last_products.values.extend_from_slice(&out.last_products.values);
+        last_products.ends.extend(out.last_products.ends.iter().map(|end| base + end));
     }
     drop(outs);
 
@@ -226,8 +218,8 @@ pub fn build(data: Dataset, generation: u64, progress: &dyn Progress) -> Index {
         age_buckets[bucket].try_push(i as u32).expect("members ascend");
     }
 
-    let (id_bytes, id_ends) = customers.ids.parts();
-    let customer_ids = Strings { bytes: id_bytes.to_vec(), ends: id_ends.to_vec() };
+    let (bytes, ends) = customers.ids.into_parts();
+    let customer_ids = Strings { bytes, ends };
     let dims = Dimensions {
         region: customers.regions.names().to_vec(),
         tier: customers.tiers.names().to_vec(),
@@ -288,7 +280,7 @@ fn aggregate_chunk(
         numbers: (0..NUM_SLOTS).map(|_| Vec::with_capacity(n)).collect(),
         channels: (0..W).map(|_| Vec::with_capacity(n)).collect(),
         sets: (0..SET_SLOTS).map(|_| FxHashMap::default()).collect(),
-        last_products: Vec::with_capacity(n),
+        last_products: Lists { ends: Vec::with_capacity(n), values: Vec::new() },
     };
     let mut scratch = Scratch::default();
     let mut rest = lines;
@@ -387,7 +379,8 @@ fn aggregate_customer(
             sets.entry(value).or_default().try_push(customer).expect("members ascend");
         }
     }
-    out.last_products.push(last_products);
+    out.last_products.values.extend_from_slice(&last_products);
+    out.last_products.ends.push(out.last_products.values.len() as u64);
 }
 
 /// Sorts `(key, day)` pairs and keeps one per key, with its latest day.

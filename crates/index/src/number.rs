@@ -8,11 +8,16 @@
 
 use roaring::RoaringBitmap;
 
-/// The most buckets a number field is split into.
+/// The most buckets a number field with many distinct values is split into.
 pub const MAX_BUCKETS: usize = 32;
 
-/// Below this many candidates, a range is checked value by value instead of with bitmaps.
-const SCAN_BELOW: u64 = 4096;
+/// A field with at most this many distinct values (ages, small counts) gets a bucket per
+/// value, so that no range over it checks values one by one.
+pub const EXACT_BUCKETS: usize = 128;
+
+/// What one operation over a whole-population bitmap costs, counted in values checked one
+/// by one: a candidate set smaller than this plus the partial buckets is checked directly.
+const BITMAP_OP_COST_DIVISOR: u64 = 16;
 
 /// Integers packed in the narrowest unsigned width that holds `value - base`, the
 /// width's maximum standing for null.
@@ -106,7 +111,10 @@ impl NumberIndex {
     pub fn build(values: &[i64]) -> NumberIndex {
         let mut sorted: Vec<i64> = values.iter().copied().filter(|&v| v != NULL).collect();
         sorted.sort_unstable();
-        let bounds = bucket_bounds(&sorted, MAX_BUCKETS);
+        let mut distinct = sorted.clone();
+        distinct.dedup();
+        let bounds =
+            if distinct.len() <= EXACT_BUCKETS { distinct } else { bucket_bounds(&sorted, MAX_BUCKETS) };
         let mut buckets = vec![RoaringBitmap::new(); bounds.len()];
         let mut exists = RoaringBitmap::new();
         for (i, &v) in values.iter().enumerate() {
@@ -131,7 +139,10 @@ impl NumberIndex {
             return RoaringBitmap::new();
         }
         if let Some(mask) = within {
-            if mask.len() < SCAN_BELOW {
+            let bitmap_cost = self.partial_bucket_len(hi)
+                + self.partial_bucket_len(lo.saturating_sub(1))
+                + self.exists.len() / BITMAP_OP_COST_DIVISOR;
+            if mask.len() <= bitmap_cost {
                 return self.scan(mask.iter(), lo, hi);
             }
         }
@@ -144,6 +155,19 @@ impl NumberIndex {
         match within {
             Some(mask) => matches & mask,
             None => matches,
+        }
+    }
+
+    /// How many values [`Self::at_most`] checks one by one for `c`: the size of the bucket
+    /// `c` falls strictly inside, or 0 when `c` is at a bound or outside every bucket.
+    fn partial_bucket_len(&self, c: i64) -> u64 {
+        let whole = self.bounds.partition_point(|&b| b <= c);
+        match self.bounds.get(whole) {
+            Some(&bound) if c < bound && (whole == 0 || c > self.bounds[whole - 1]) => {
+                let below = if whole == 0 { 0 } else { self.cumulative[whole - 1].len() };
+                self.cumulative[whole].len() - below
+            }
+            _ => 0,
         }
     }
 
@@ -230,6 +254,15 @@ mod tests {
         assert!(bounds.windows(2).all(|w| w[0] < w[1]));
         assert_eq!(bucket_bounds(&[3, 3, 3], 8), vec![3]);
         assert_eq!(bucket_bounds(&[], 8), Vec::<i64>::new());
+    }
+
+    #[test]
+    fn few_distinct_values_get_a_bucket_each() {
+        let vals = values(10_000, |i| Some((i % 90) as i64));
+        let index = NumberIndex::build(&vals);
+        assert_eq!(index.bounds, (0..90).collect::<Vec<i64>>());
+        assert_eq!(index.partial_bucket_len(41), 0);
+        assert_eq!(index.range(30, 39, None), naive(&vals, 30, 39));
     }
 
     #[test]

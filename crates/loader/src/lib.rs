@@ -95,6 +95,65 @@ pub struct Line {
     pub online: bool,
 }
 
+/// Customers per chunk, as a power of two: 2^16, the span of one roaring container, so
+/// that chunks can be indexed in parallel and their bitmaps merged cheaply.
+pub const CHUNK_BITS: u32 = 16;
+
+/// Lines per block of a chunk: blocks grow a chunk without copying or doubling it.
+const BLOCK: usize = 16 * 1024;
+
+/// Purchase lines grouped by customer chunk (`customer >> CHUNK_BITS`), each chunk a list
+/// of fixed-size blocks, so that the lines of 150 million purchases take little more memory
+/// than their size and can be freed chunk by chunk as they are indexed.
+#[derive(Default)]
+pub struct LineChunks {
+    chunks: Vec<Vec<Vec<Line>>>,
+    len: u64,
+}
+
+impl LineChunks {
+    /// Room for the lines of `customers` customers.
+    pub fn new(customers: usize) -> LineChunks {
+        LineChunks { chunks: vec![Vec::new(); customers.div_ceil(1 << CHUNK_BITS)], len: 0 }
+    }
+
+    /// Adds a line.
+    pub fn push(&mut self, line: Line) {
+        let blocks = &mut self.chunks[(line.customer >> CHUNK_BITS) as usize];
+        match blocks.last_mut() {
+            Some(block) if block.len() < BLOCK => block.push(line),
+            _ => {
+                let mut block = Vec::with_capacity(BLOCK);
+                block.push(line);
+                blocks.push(block);
+            }
+        }
+        self.len += 1;
+    }
+
+    /// The number of lines.
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Every line, for in-place changes.
+    pub fn for_each_mut(&mut self, f: impl Fn(&mut Line) + Sync + Send) {
+        use rayon::prelude::*;
+        self.chunks.par_iter_mut().flatten().flatten().for_each(f);
+    }
+
+    /// The chunks, in customer order: chunk `c` holds the lines of customers
+    /// `c << CHUNK_BITS ..` and the next `1 << CHUNK_BITS`, in no particular order.
+    pub fn into_chunks(self) -> impl Iterator<Item = Vec<Vec<Line>>> {
+        self.chunks.into_iter()
+    }
+}
+
 /// Each customer's last order: the order_id of the line with the greatest
 /// (purchased_at, order_id).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -111,8 +170,8 @@ pub struct Dataset {
     pub customers: Customers,
     /// The products.
     pub products: Products,
-    /// The kept purchase lines dated on or before `as_of`, in no particular order.
-    pub lines: Vec<Line>,
+    /// The kept purchase lines dated on or before `as_of`, by customer chunk.
+    pub lines: LineChunks,
     /// Per customer, the last order, if any.
     pub last_orders: Vec<Option<LastOrder>>,
     /// The day the fields are computed as of.

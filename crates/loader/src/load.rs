@@ -13,7 +13,7 @@ use crate::report::{LoadReport, SkipReason, SkipTally, TableRead};
 use crate::table::{
     col, day_of_micros, optional, plan, read_part, table_files, Batch, ColType, ColumnSpec, Part,
 };
-use crate::{Customers, Dataset, LastOrder, Line, Products, UNKNOWN};
+use crate::{Customers, Dataset, LastOrder, Line, LineChunks, Products, UNKNOWN};
 
 /// How to load.
 #[derive(Clone, Debug, Default)]
@@ -95,10 +95,11 @@ pub fn load(dir: &Path, options: &LoadOptions, progress: &dyn Progress) -> Resul
     }
     let mut lines = purchases.lines;
     if !renumber.is_empty() {
-        lines
-            .par_iter_mut()
-            .filter(|l| l.product >= UNKNOWN_BASE)
-            .for_each(|l| l.product = renumber[&l.product]);
+        lines.for_each_mut(|l| {
+            if l.product >= UNKNOWN_BASE {
+                l.product = renumber[&l.product];
+            }
+        });
     }
 
     report.skipped = skips.into_skipped();
@@ -224,7 +225,7 @@ impl Best {
 }
 
 struct Purchases {
-    lines: Vec<Line>,
+    lines: LineChunks,
     last: Vec<Option<Best>>,
     unknown_products: FxHashMap<String, u32>,
     unknown_product_lines: u64,
@@ -332,7 +333,7 @@ fn load_purchases(
     let total: u64 = parts.iter().map(|p| p.rows).sum();
     progress.start("purchases", total);
     let merged = Mutex::new(Purchases {
-        lines: Vec::with_capacity(total as usize),
+        lines: LineChunks::new(customers.len()),
         last: (0..customers.len()).map(|_| None).collect(),
         unknown_products: FxHashMap::default(),
         unknown_product_lines: 0,
@@ -353,7 +354,9 @@ fn load_purchases(
                 line.product = numbers[(line.product - UNKNOWN_BASE) as usize];
             }
         }
-        all.lines.extend_from_slice(&out.lines);
+        for &line in &out.lines {
+            all.lines.push(line);
+        }
         for (customer, best) in out.best {
             let slot = &mut all.last[customer as usize];
             if !slot.as_ref().is_some_and(|b| b.beats(best.micros, &best.order_id)) {

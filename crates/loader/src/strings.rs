@@ -56,8 +56,8 @@ impl StringTable {
     }
 
     /// The concatenated bytes and the end offset of each string, for storing.
-    pub fn parts(&self) -> (&[u8], &[u64]) {
-        (&self.bytes, &self.ends)
+    pub fn into_parts(self) -> (Vec<u8>, Vec<u64>) {
+        (self.bytes, self.ends)
     }
 }
 

@@ -120,21 +120,48 @@ pub fn within(node: &Node, mask: &RoaringBitmap, source: &impl Source) -> Roarin
             result.unwrap_or_else(|| mask.clone())
         }
         Node::Any(children) => {
-            // Plain value conditions of the group are one union, masked once.
             let mut plain: Vec<&RoaringBitmap> = Vec::new();
-            let mut parts: Vec<RoaringBitmap> = Vec::new();
+            let mut others: Vec<&Node> = Vec::new();
             for child in children {
                 match child {
                     Node::Cond(Cond { field, pred: Pred::Values(values) }) => {
                         plain.extend(values.iter().map(|&v| source.value_bitmap(*field, v)))
                     }
-                    other => parts.push(within(other, mask, source)),
+                    other => others.push(other),
                 }
             }
-            if !plain.is_empty() {
-                parts.push(masked_union(plain, mask, full));
+            if full {
+                // Over everyone, a group is one union of its plain value bitmaps and the rest.
+                let mut parts: Vec<RoaringBitmap> = others.iter().map(|c| within(c, mask, source)).collect();
+                parts.push(plain.union());
+                return parts.union();
             }
-            parts.union()
+            // Within a mask, each child only looks at the customers no earlier child matched,
+            // so a broad group touches less and less and stops once the mask is covered.
+            plain.sort_by_key(|b| std::cmp::Reverse(b.len()));
+            let mut remaining = mask.clone();
+            let mut matched = RoaringBitmap::new();
+            for bitmap in plain {
+                let hit = &remaining & bitmap;
+                if !hit.is_empty() {
+                    remaining -= &hit;
+                    matched |= hit;
+                    if remaining.is_empty() {
+                        return matched;
+                    }
+                }
+            }
+            for child in others {
+                let hit = within(child, &remaining, source);
+                if !hit.is_empty() {
+                    remaining -= &hit;
+                    matched |= hit;
+                    if remaining.is_empty() {
+                        break;
+                    }
+                }
+            }
+            matched
         }
         Node::Not(child) => mask - within(child, mask, source),
         Node::Cond(Cond { field, pred }) => match pred {

@@ -36,6 +36,7 @@ pub struct Engine {
     region: FieldId,
     tier: FieldId,
     spend_365d: FieldId,
+    parallel_pass_from: u64,
 }
 
 /// The generation a profile was computed on.
@@ -148,7 +149,25 @@ impl Engine {
             display_order.insert(dim, order);
         }
         let totals = profile::totals(&index, spend_365d);
-        Engine { index, schema, totals, display_order, gender, channel_365d, region, tier, spend_365d }
+        Engine {
+            index,
+            schema,
+            totals,
+            display_order,
+            gender,
+            channel_365d,
+            region,
+            tier,
+            spend_365d,
+            parallel_pass_from: profile::PARALLEL_PASS_FROM,
+        }
+    }
+
+    /// Sets from how many members on a pass over a segment's members (for the product top
+    /// list and spend) is split across threads.
+    pub fn with_parallel_pass_from(mut self, members: u64) -> Engine {
+        self.parallel_pass_from = members;
+        self
     }
 
     /// Validates a JSON query against this index.

@@ -5,6 +5,7 @@
 //! spend sum need a pass over members; when the segment is more than half the population
 //! the pass runs over the complement and subtracts from the population's totals.
 
+use rayon::prelude::*;
 use roaring::RoaringBitmap;
 use serde::Serialize;
 use tamsa_index::{FieldIndex, Index};
@@ -59,21 +60,49 @@ struct Pass {
     spend_365d: i128,
 }
 
-fn pass(index: &Index, members: impl Iterator<Item = u32>, spend: FieldId) -> Pass {
-    let mut counts = vec![0u64; index.dims.product.len()];
-    let mut sum = 0i128;
+/// Below this many members a pass runs on one thread.
+pub(crate) const PARALLEL_PASS_FROM: u64 = 200_000;
+
+fn pass(index: &Index, members: &RoaringBitmap, spend: FieldId, parallel_from: u64) -> Pass {
     let FieldIndex::Number(spend) = index.field(spend) else { unreachable!("spend_365d is a number") };
-    for member in members {
-        for &product in index.last_products.get(member) {
-            counts[product as usize] += 1;
-        }
-        sum += i128::from(spend.column.get(member).unwrap_or(0));
-    }
-    Pass { last_product: counts, spend_365d: sum }
+    // Members in customer ranges, one per thread, each read a page at a time.
+    let threads = if members.len() < parallel_from { 1 } else { rayon::current_num_threads().max(1) };
+    let step = index.population().div_ceil(threads as u32).max(1);
+    let parts: Vec<Pass> = (0..threads as u32)
+        .into_par_iter()
+        .map(|t| {
+            let (start, end) = (t * step, (t * step).saturating_add(step));
+            let mut counts = vec![0u64; index.dims.product.len()];
+            let mut sum = 0i128;
+            let mut page = [0u32; 1024];
+            let mut iter = members.range(start..end);
+            loop {
+                let filled = iter.next_many(&mut page);
+                if filled.is_empty() {
+                    break;
+                }
+                for &member in filled.iter() {
+                    for &product in index.last_products.get(member) {
+                        counts[product as usize] += 1;
+                    }
+                    sum += i128::from(spend.column.get(member).unwrap_or(0));
+                }
+            }
+            Pass { last_product: counts, spend_365d: sum }
+        })
+        .collect();
+    parts
+        .into_iter()
+        .reduce(|mut a, b| {
+            a.last_product.iter_mut().zip(&b.last_product).for_each(|(x, y)| *x += y);
+            a.spend_365d += b.spend_365d;
+            a
+        })
+        .unwrap_or(Pass { last_product: vec![0; index.dims.product.len()], spend_365d: 0 })
 }
 
 pub(crate) fn totals(index: &Index, spend: FieldId) -> Totals {
-    let all = pass(index, 0..index.population(), spend);
+    let all = pass(index, &index.universe, spend, PARALLEL_PASS_FROM);
     Totals { last_product: all.last_product, spend_365d: all.spend_365d }
 }
 
@@ -110,11 +139,11 @@ impl Engine {
             age.insert(label.to_owned(), bucket.intersection_len(members).into());
         }
         let (counts, spend) = if members.len() * 2 <= population {
-            let p = pass(index, members.iter(), self.spend_365d);
+            let p = pass(index, members, self.spend_365d, self.parallel_pass_from);
             (p.last_product, p.spend_365d)
         } else {
             let rest = &index.universe - members;
-            let p = pass(index, rest.iter(), self.spend_365d);
+            let p = pass(index, &rest, self.spend_365d, self.parallel_pass_from);
             let counts = self.totals.last_product.iter().zip(&p.last_product).map(|(t, r)| t - r).collect();
             (counts, self.totals.spend_365d - p.spend_365d)
         };

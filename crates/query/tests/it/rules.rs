@@ -429,3 +429,33 @@ fn deep_and_wide_queries_are_answered() {
     // Born 1987..=1999 are under 40 on 2026-03-31: 13 customers.
     assert_eq!(count(&engine, &deep.to_string()), 13);
 }
+
+#[test]
+fn facets_are_the_same_on_one_thread_and_several() {
+    let (_dir, dir) = input();
+    let customers: Vec<Customer> = (0..300).map(|i| customer(&format!("c{i:03}"))).collect();
+    let purchases: Vec<Purchase> = (0..600)
+        .map(|i| {
+            let product = ["P1", "P2", "P3"][i % 3];
+            purchase(
+                &format!("o{i}"),
+                &format!("c{:03}", i * 7 % 300),
+                "2026-03-20",
+                product,
+                i as i64,
+                "online",
+            )
+        })
+        .collect();
+    write_input(&dir, &customers, &products(), &purchases);
+    let (engine, _) = index(&dir, None).unwrap();
+    let serial = index(&dir, None).unwrap().0.with_parallel_pass_from(u64::MAX);
+    let parallel = engine.with_parallel_pass_from(0);
+    for query in
+        [json!({"all": []}), json!({"field": "spend_365d", "op": "gte", "value": 300}), json!({"any": []})]
+    {
+        let node = serial.parse(&query).unwrap();
+        let members = serial.segment(&node);
+        assert_eq!(serial.facets(&members), parallel.facets(&members), "{query}");
+    }
+}
