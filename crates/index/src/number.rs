@@ -79,6 +79,50 @@ impl Column {
         self.len() == 0
     }
 
+    /// The members of `members` whose value is known and within `lo..=hi`.
+    ///
+    /// The bounds are turned into offsets once, so the loop compares packed integers of the
+    /// column's own width; members are read a page at a time.
+    pub fn members_within(&self, members: &RoaringBitmap, lo: i64, hi: i64) -> RoaringBitmap {
+        // Offsets from `base`, clamped to the column's range (null is the width's maximum).
+        let lo_off = if lo <= self.base { 0 } else { lo.abs_diff(self.base) };
+        let hi_off = if hi < self.base { return RoaringBitmap::new() } else { hi.abs_diff(self.base) };
+        if lo_off > hi_off {
+            return RoaringBitmap::new();
+        }
+        fn filter<T: Copy + Into<u64>>(
+            values: &[T],
+            null: u64,
+            members: &RoaringBitmap,
+            lo: u64,
+            hi: u64,
+        ) -> RoaringBitmap {
+            let hi = hi.min(null - 1);
+            let mut out = Vec::new();
+            let mut page = [0u32; 1024];
+            let mut iter = members.iter();
+            loop {
+                let filled = iter.next_many(&mut page);
+                if filled.is_empty() {
+                    break;
+                }
+                for &i in filled.iter() {
+                    let v: u64 = values[i as usize].into();
+                    if lo <= v && v <= hi {
+                        out.push(i);
+                    }
+                }
+            }
+            RoaringBitmap::from_sorted_iter(out).expect("bitmap members ascend")
+        }
+        match &self.packed {
+            Packed::U8(v) => filter(v, u64::from(u8::MAX), members, lo_off, hi_off),
+            Packed::U16(v) => filter(v, u64::from(u16::MAX), members, lo_off, hi_off),
+            Packed::U32(v) => filter(v, u64::from(u32::MAX), members, lo_off, hi_off),
+            Packed::U64(v) => filter(v, u64::MAX, members, lo_off, hi_off),
+        }
+    }
+
     /// The value of customer `i`.
     #[inline]
     pub fn get(&self, i: u32) -> Option<i64> {
@@ -143,7 +187,7 @@ impl NumberIndex {
                 + self.partial_bucket_len(lo.saturating_sub(1))
                 + self.exists.len() / BITMAP_OP_COST_DIVISOR;
             if mask.len() <= bitmap_cost {
-                return self.scan(mask.iter(), lo, hi);
+                return self.scan(mask, lo, hi);
             }
         }
         let matches = match (lo == i64::MIN, hi == i64::MAX) {
@@ -185,15 +229,14 @@ impl NumberIndex {
                     0 => self.cumulative[0].clone(),
                     n => &self.cumulative[n] - &self.cumulative[n - 1],
                 };
-                result |= self.scan(bucket.iter(), i64::MIN, c);
+                result |= self.scan(&bucket, i64::MIN, c);
             }
         }
         result
     }
 
-    fn scan(&self, members: impl Iterator<Item = u32>, lo: i64, hi: i64) -> RoaringBitmap {
-        let matching = members.filter(|&i| self.column.get(i).is_some_and(|v| lo <= v && v <= hi));
-        RoaringBitmap::from_sorted_iter(matching).expect("bitmap members ascend")
+    fn scan(&self, members: &RoaringBitmap, lo: i64, hi: i64) -> RoaringBitmap {
+        self.column.members_within(members, lo, hi)
     }
 }
 
