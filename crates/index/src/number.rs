@@ -190,15 +190,17 @@ impl NumberIndex {
                 return self.scan(mask, lo, hi);
             }
         }
-        let matches = match (lo == i64::MIN, hi == i64::MAX) {
-            (true, true) => self.exists.clone(),
-            (true, false) => self.at_most(hi),
-            (false, true) => &self.exists - self.at_most(lo - 1),
-            (false, false) => self.at_most(hi) - self.at_most(lo - 1),
+        // Within a mask, each stored bitmap is cut to the mask before anything else, so the
+        // work follows the mask (a customer-range shard costs its share, not the whole).
+        let exists = || match within {
+            Some(mask) => &self.exists & mask,
+            None => self.exists.clone(),
         };
-        match within {
-            Some(mask) => matches & mask,
-            None => matches,
+        match (lo == i64::MIN, hi == i64::MAX) {
+            (true, true) => exists(),
+            (true, false) => self.at_most(hi, within),
+            (false, true) => exists() - self.at_most(lo - 1, within),
+            (false, false) => self.at_most(hi, within) - self.at_most(lo - 1, within),
         }
     }
 
@@ -215,19 +217,23 @@ impl NumberIndex {
         }
     }
 
-    /// Customers whose value is at most `c`.
-    fn at_most(&self, c: i64) -> RoaringBitmap {
+    /// Customers whose value is at most `c`, among `within` if given.
+    fn at_most(&self, c: i64, within: Option<&RoaringBitmap>) -> RoaringBitmap {
+        let cut = |bitmap: &RoaringBitmap| match within {
+            Some(mask) => bitmap & mask,
+            None => bitmap.clone(),
+        };
         let whole = self.bounds.partition_point(|&b| b <= c);
         let mut result = match whole {
             0 => RoaringBitmap::new(),
-            n => self.cumulative[n - 1].clone(),
+            n => cut(&self.cumulative[n - 1]),
         };
         if let Some(&bound) = self.bounds.get(whole) {
             let lowest_in_bucket = if whole == 0 { i64::MIN } else { self.bounds[whole - 1] + 1 };
             if c >= lowest_in_bucket && c < bound {
                 let bucket = match whole {
-                    0 => self.cumulative[0].clone(),
-                    n => &self.cumulative[n] - &self.cumulative[n - 1],
+                    0 => cut(&self.cumulative[0]),
+                    n => cut(&self.cumulative[n]) - &self.cumulative[n - 1],
                 };
                 result |= self.scan(&bucket, i64::MIN, c);
             }

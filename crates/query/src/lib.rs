@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use std::time::Instant;
 
 pub use ast::{Cond, Node, Pred};
-pub use eval::{estimate, evaluate, within, Source};
+pub use eval::{estimate, evaluate, evaluate_split, within, Source};
 pub use parse::{parse, parse_str, QueryError};
 pub use profile::{Facets, ProductCount, TOP_PRODUCTS};
 pub use schema::{closest, Schema};
@@ -22,6 +22,9 @@ use roaring::RoaringBitmap;
 use serde::Serialize;
 use tamsa_index::{FieldIndex, Index};
 use tamsa_model::{format_day, Dimension, FieldId, Kind};
+
+/// From this many customers on, a query is evaluated in customer ranges on all threads.
+const PARALLEL_EVAL_FROM: u64 = 1 << 20;
 
 /// An index ready to answer queries, with what every query needs computed once.
 pub struct Engine {
@@ -37,6 +40,7 @@ pub struct Engine {
     tier: FieldId,
     spend_365d: FieldId,
     parallel_pass_from: u64,
+    parallel_eval_from: u64,
 }
 
 /// The generation a profile was computed on.
@@ -160,6 +164,7 @@ impl Engine {
             tier,
             spend_365d,
             parallel_pass_from: profile::PARALLEL_PASS_FROM,
+            parallel_eval_from: PARALLEL_EVAL_FROM,
         }
     }
 
@@ -170,6 +175,12 @@ impl Engine {
         self
     }
 
+    /// Sets from how many customers on a query is evaluated in customer ranges on all threads.
+    pub fn with_parallel_eval_from(mut self, customers: u64) -> Engine {
+        self.parallel_eval_from = customers;
+        self
+    }
+
     /// Validates a JSON query against this index.
     pub fn parse(&self, query: &serde_json::Value) -> Result<Node, QueryError> {
         parse(query, &self.schema)
@@ -177,7 +188,11 @@ impl Engine {
 
     /// The customers matching a query.
     pub fn segment(&self, node: &Node) -> RoaringBitmap {
-        evaluate(node, &self.index)
+        if u64::from(self.index.population()) >= self.parallel_eval_from {
+            evaluate_split(node, &self.index, rayon::current_num_threads())
+        } else {
+            evaluate(node, &self.index)
+        }
     }
 
     /// The generation this engine answers from.

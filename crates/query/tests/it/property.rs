@@ -862,6 +862,9 @@ fn check(s: &Scenario) -> Result<(), TestCaseError> {
         let mut want: Vec<&str> = members.iter().map(|&c| oracle.ids[c].as_str()).collect();
         want.sort_unstable();
         prop_assert_eq!(&got, &want, "members of {}", query);
+        // Evaluated in customer ranges side by side, the members are the same.
+        let split = tamsa_query::evaluate_split(&node, &engine.index, 3);
+        prop_assert_eq!(split, engine.segment(&node), "members of {} in 3 ranges", query);
 
         let profile = engine.profile(&node);
         prop_assert_eq!(profile.count, want.len() as u64, "count of {}", query);

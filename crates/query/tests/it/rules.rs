@@ -459,3 +459,50 @@ fn facets_are_the_same_on_one_thread_and_several() {
         assert_eq!(serial.facets(&members), parallel.facets(&members), "{query}");
     }
 }
+
+#[test]
+fn queries_split_by_customer_range_give_the_same_members() {
+    let (_dir, dir) = input();
+    let customers: Vec<Customer> = (0..300)
+        .map(|i| c(&format!("c{i:03}"), |c| c.birth = Some(format!("{}-05-01", 1950 + i % 60))))
+        .collect();
+    let purchases: Vec<Purchase> = (0..900)
+        .map(|i| {
+            let product = ["P1", "P2", "P3"][i % 3];
+            let day = format!("2026-03-{:02}", 1 + i % 28);
+            purchase(
+                &format!("o{i}"),
+                &format!("c{:03}", i * 7 % 300),
+                &day,
+                product,
+                (i % 50) as i64,
+                "online",
+            )
+        })
+        .collect();
+    write_input(&dir, &customers, &products(), &purchases);
+    let whole = index(&dir, None).unwrap().0.with_parallel_eval_from(u64::MAX);
+    let (engine, _) = index(&dir, None).unwrap();
+    let split = engine.with_parallel_eval_from(0);
+    let queries = [
+        json!({"all": []}),
+        json!({"any": []}),
+        json!({"field": "age", "op": "between", "value": [30, 49]}),
+        json!({"all": [{"field": "spend_30d", "op": "gte", "value": 40}, {"not": {"field": "brand_30d", "op": "eq", "value": "설화담"}}]}),
+        json!({"any": [{"field": "product_30d", "op": "eq", "value": "P2"}, {"field": "age", "op": "lt", "value": 25},
+                       {"all": [{"field": "orders_30d", "op": "gte", "value": 3}, {"field": "last_product", "op": "in", "value": ["P1"]}]}]}),
+    ];
+    for query in queries {
+        let node = whole.parse(&query).unwrap();
+        let expect = tamsa_query::evaluate(&node, &whole.index);
+        for parts in [2, 3, 7] {
+            assert_eq!(
+                tamsa_query::evaluate_split(&node, &split.index, parts),
+                expect,
+                "{query} in {parts} parts"
+            );
+        }
+        assert_eq!(split.segment(&node), expect, "{query}");
+        assert_eq!(whole.segment(&node), expect, "{query}");
+    }
+}
