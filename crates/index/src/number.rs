@@ -17,7 +17,7 @@ pub const EXACT_BUCKETS: usize = 128;
 
 /// What one operation over a whole-population bitmap costs, counted in values checked one
 /// by one: a candidate set smaller than this plus the partial buckets is checked directly.
-const BITMAP_OP_COST_DIVISOR: u64 = 16;
+const BITMAP_OP_COST_DIVISOR: u64 = 256;
 
 /// Integers packed in the narrowest unsigned width that holds `value - base`, the
 /// width's maximum standing for null.
