@@ -194,3 +194,32 @@ fn export_into_a_closed_pipe_is_not_an_error() {
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 }
+
+#[test]
+fn reindex_as_of_a_past_day_reproduces_that_day() {
+    let dir = tempfile::tempdir().unwrap();
+    let (latest, past) = (dir.path().join("latest"), dir.path().join("past"));
+    ok(&["reindex", "--input", s(sample_input()), "--index", s(&latest)]);
+    let out = tamsa(&["reindex", "--input", s(sample_input()), "--index", s(&past), "--as-of", "2026-06-30"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let report = String::from_utf8_lossy(&out.stderr);
+    assert!(report.contains("purchase lines dated after the as-of day"), "{report}");
+    let query =
+        write(dir.path(), "q.json", r#"{"field": "days_since_last_purchase", "op": "lte", "value": 0}"#);
+    let profile = |index: &Path| -> Value {
+        serde_json::from_str(&ok(&["query", "--index", s(index), "--query", s(&query)])).unwrap()
+    };
+    let (now, then) = (profile(&latest), profile(&past));
+    assert_eq!(then["index"]["as_of"], "2026-06-30");
+    // Someone bought on each as-of day, and the spend of the last 365 days differs.
+    assert!(now["count"].as_u64() > Some(0) && then["count"].as_u64() > Some(0));
+    let everyone = write(dir.path(), "all.json", r#"{"all": []}"#);
+    let spend = |index: &Path| -> i64 {
+        let p: Value =
+            serde_json::from_str(&ok(&["query", "--index", s(index), "--query", s(&everyone)])).unwrap();
+        p["facets"]["spend_365d_sum"].as_i64().unwrap()
+    };
+    assert_ne!(spend(&latest), spend(&past));
+    let err = fails(&["reindex", "--input", s(sample_input()), "--index", s(&past), "--as-of", "30/06/2026"]);
+    assert!(err.contains("`30/06/2026` is not a date of the form YYYY-MM-DD"), "{err}");
+}
