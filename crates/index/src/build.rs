@@ -6,6 +6,7 @@
 //! and merging them is cheap.
 
 use std::ops::Range;
+use std::sync::Mutex;
 
 use rayon::prelude::*;
 use roaring::RoaringBitmap;
@@ -156,7 +157,25 @@ pub fn build(data: Dataset, generation: u64, progress: &dyn Progress) -> Index {
     };
     let age_values: Vec<i64> =
         customers.birth.iter().map(|b| b.and_then(|b| age_in_years(b, as_of)).unwrap_or(NULL)).collect();
-    // Fields are independent: build them in parallel from the chunks' aggregates.
+    // Each field gets its own share of the chunks' aggregates, moved, not copied, and freed
+    // as soon as that field is built, so aggregates and finished fields do not pile up.
+    let (mut numbers, mut sets, mut channels) = (shares(NUM_SLOTS), shares(SET_SLOTS), shares(W));
+    let mut last_products = Lists::default();
+    for out in outs {
+        let base = last_products.values.len() as u64;
+        last_products.values.extend_from_slice(&out.last_products.values);
+        last_products.ends.extend(out.last_products.ends.iter().map(|end| base + end));
+        for (slot, values) in out.numbers.into_iter().enumerate() {
+            numbers[slot].get_mut().expect("no builder panicked").push(values);
+        }
+        for (slot, map) in out.sets.into_iter().enumerate() {
+            sets[slot].get_mut().expect("no builder panicked").push(map);
+        }
+        for (w, codes) in out.channels.into_iter().enumerate() {
+            channels[w].get_mut().expect("no builder panicked").push(codes);
+        }
+    }
+    // Fields are independent: build them in parallel.
     let fields: Vec<FieldIndex> = catalog()
         .par_iter()
         .map(|def| match (def.name.as_str(), purchase_field(&def.name)) {
@@ -179,16 +198,14 @@ pub fn build(data: Dataset, generation: u64, progress: &dyn Progress) -> Index {
             }
             ("sms_opt_in", _) => values_from_codes(customers.sms_opt_in.iter().map(|&b| u32::from(!b)), 2),
             (_, Some(Ok(num))) => {
-                let slot = num_slot(num);
-                let values: Vec<i64> = outs.iter().flat_map(|o| o.numbers[slot].iter().copied()).collect();
+                let values: Vec<i64> = take(&numbers, num_slot(num)).concat();
                 FieldIndex::Number(NumberIndex::build(&values))
             }
             (_, Some(Err(set))) => {
-                let slot = set_slot(set);
                 let dim = def.dimension.expect("set fields have a dimension");
                 let mut bitmaps = vec![RoaringBitmap::new(); dim_len(dim)];
-                for out in &outs {
-                    for (&value, bitmap) in &out.sets[slot] {
+                for map in take(&sets, set_slot(set)) {
+                    for (value, bitmap) in map {
                         bitmaps[value as usize] |= bitmap;
                     }
                 }
@@ -196,20 +213,12 @@ pub fn build(data: Dataset, generation: u64, progress: &dyn Progress) -> Index {
             }
             (name, None) if def.kind == Kind::Category && name.starts_with("channel_") => {
                 let w = def.window.and_then(|w| WINDOWS.iter().position(|&x| x == w)).expect("windowed");
-                let codes = outs.iter().flat_map(|o| o.channels[w].iter().map(|&c| u32::from(c)));
-                values_from_codes(codes, 4)
+                let codes: Vec<u8> = take(&channels, w).concat();
+                values_from_codes(codes.into_iter().map(u32::from), 4)
             }
             (name, None) => unreachable!("field {name} has no builder"),
         })
         .collect();
-
-    let mut last_products = Lists::default();
-    for out in &outs {
-        let base = last_products.values.len() as u64;
-        last_products.values.extend_from_slice(&out.last_products.values);
-        last_products.ends.extend(out.last_products.ends.iter().map(|end| base + end));
-    }
-    drop(outs);
 
     let mut age_buckets = vec![RoaringBitmap::new(); AGE_BUCKETS.len() + 1];
     for (i, &age) in age_values.iter().enumerate() {
@@ -247,6 +256,17 @@ pub fn build(data: Dataset, generation: u64, progress: &dyn Progress) -> Index {
         age_buckets,
         universe: RoaringBitmap::from_sorted_iter(0..population as u32).expect("ascending"),
     }
+}
+
+/// One share per field slot of the chunks' aggregates, each taken by exactly one field.
+type Shares<T> = Vec<Mutex<Vec<T>>>;
+
+fn shares<T>(slots: usize) -> Shares<T> {
+    (0..slots).map(|_| Mutex::new(Vec::new())).collect()
+}
+
+fn take<T>(shares: &Shares<T>, slot: usize) -> Vec<T> {
+    std::mem::take(&mut *shares[slot].lock().expect("no builder panicked"))
 }
 
 fn values_from_codes(codes: impl Iterator<Item = u32>, values: usize) -> FieldIndex {

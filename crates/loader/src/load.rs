@@ -4,7 +4,7 @@ use std::path::Path;
 use std::sync::Mutex;
 
 use rayon::prelude::*;
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
 use tamsa_model::{Day, Progress};
 use xxhash_rust::xxh3::xxh3_64;
 
@@ -113,12 +113,7 @@ pub fn load(dir: &Path, options: &LoadOptions, progress: &dyn Progress) -> Resul
         .or(purchases.max_day)
         .or_else(|| customers.signup.iter().flatten().max().copied())
         .unwrap_or(0);
-    let last_orders = purchases
-        .last
-        .into_iter()
-        .map(|b| b.map(|b| LastOrder { micros: b.micros, order: b.hash }))
-        .collect();
-    Ok(Dataset { customers, products, lines, last_orders, as_of, report })
+    Ok(Dataset { customers, products, lines, last_orders: purchases.last, as_of, report })
 }
 
 fn non_empty(text: Option<&str>) -> Option<&str> {
@@ -226,7 +221,10 @@ impl Best {
 
 struct Purchases {
     lines: LineChunks,
-    last: Vec<Option<Best>>,
+    last: Vec<Option<LastOrder>>,
+    /// Customers whose last order is undecided: candidates from different row groups share
+    /// the latest purchased_at, and only their order_id strings, not kept, can decide.
+    tied: FxHashSet<u32>,
     unknown_products: FxHashMap<String, u32>,
     unknown_product_lines: u64,
     skips: SkipTally,
@@ -247,13 +245,66 @@ struct PartOut {
     max_day: Option<Day>,
 }
 
+/// Reads one row group of purchases. With `only`, it just finds the last order of those
+/// customers (the rules for skipping rows still apply) and keeps no lines.
+impl PartOut {
+    /// Keeps the line if it is the customer's latest (purchased_at, order_id) so far.
+    fn consider(&mut self, customer: u32, micros: i64, order_id: &str, hash: u64) {
+        match self.best.get_mut(&customer) {
+            Some(best) if best.beats(micros, order_id) => {}
+            Some(best) => *best = Best { micros, order_id: order_id.into(), hash },
+            None => {
+                self.best.insert(customer, Best { micros, order_id: order_id.into(), hash });
+            }
+        }
+    }
+}
+
+/// Decides the last order of tied customers with a second read of the purchases, comparing
+/// their order_id strings. Rare: it takes different orders at the same instant.
+fn resolve_ties(
+    parts: &[Part],
+    customers: &Customers,
+    products: &Products,
+    as_of: Option<Day>,
+    purchases: &mut Purchases,
+    progress: &dyn Progress,
+) -> Result<()> {
+    progress.start("purchases with tied last orders", parts.iter().map(|p| p.rows).sum());
+    let tied = &purchases.tied;
+    let bests: Vec<FxHashMap<u32, Best>> = parts
+        .par_iter()
+        .map(|part| {
+            let out = read_purchase_part(part, customers, products, as_of, Some(tied))?;
+            progress.advance(part.rows);
+            Ok(out.best)
+        })
+        .collect::<Result<_>>()?;
+    let mut decided: FxHashMap<u32, Best> = FxHashMap::default();
+    for (customer, best) in bests.into_iter().flatten() {
+        match decided.get(&customer) {
+            Some(held) if held.beats(best.micros, &best.order_id) => {}
+            _ => {
+                decided.insert(customer, best);
+            }
+        }
+    }
+    for (customer, best) in decided {
+        purchases.last[customer as usize] = Some(LastOrder { micros: best.micros, order: best.hash });
+    }
+    progress.finish();
+    Ok(())
+}
+
 fn read_purchase_part(
     part: &Part,
     customers: &Customers,
     products: &Products,
     as_of: Option<Day>,
+    only: Option<&FxHashSet<u32>>,
 ) -> Result<PartOut> {
-    let mut out = PartOut { lines: Vec::with_capacity(part.rows as usize), ..PartOut::default() };
+    let capacity = if only.is_some() { 0 } else { part.rows as usize };
+    let mut out = PartOut { lines: Vec::with_capacity(capacity), ..PartOut::default() };
     let mut unknown: FxHashMap<String, u32> = FxHashMap::default();
     read_part(part, &PURCHASE_COLUMNS, |Batch { cols, first_row, rows }| {
         for row in 0..rows {
@@ -297,6 +348,13 @@ fn read_purchase_part(
                 out.after_as_of += 1;
                 continue;
             }
+            if let Some(only) = only {
+                if only.contains(&customer) {
+                    let hash = xxh3_64(order_id.as_bytes());
+                    out.consider(customer, micros, order_id, hash);
+                }
+                continue;
+            }
             let product = match products.ids.find(product_id) {
                 Some(p) => p,
                 None => {
@@ -311,13 +369,7 @@ fn read_purchase_part(
             let hash = xxh3_64(order_id.as_bytes());
             out.lines.push(Line { order: hash, amount, customer, product, day, online });
             out.max_day = out.max_day.max(Some(day));
-            match out.best.get_mut(&customer) {
-                Some(best) if best.beats(micros, order_id) => {}
-                Some(best) => *best = Best { micros, order_id: order_id.into(), hash },
-                None => {
-                    out.best.insert(customer, Best { micros, order_id: order_id.into(), hash });
-                }
-            }
+            out.consider(customer, micros, order_id, hash);
         }
     })?;
     Ok(out)
@@ -334,7 +386,8 @@ fn load_purchases(
     progress.start("purchases", total);
     let merged = Mutex::new(Purchases {
         lines: LineChunks::new(customers.len()),
-        last: (0..customers.len()).map(|_| None).collect(),
+        last: vec![None; customers.len()],
+        tied: FxHashSet::default(),
         unknown_products: FxHashMap::default(),
         unknown_product_lines: 0,
         skips: SkipTally::default(),
@@ -342,7 +395,7 @@ fn load_purchases(
         max_day: None,
     });
     parts.par_iter().try_for_each(|part| {
-        let mut out = read_purchase_part(part, customers, products, as_of)?;
+        let mut out = read_purchase_part(part, customers, products, as_of, None)?;
         let mut all = merged.lock().expect("no worker panics while holding the lock");
         if !out.unknown_products.is_empty() {
             let mut numbers = Vec::with_capacity(out.unknown_products.len());
@@ -358,9 +411,16 @@ fn load_purchases(
             all.lines.push(line);
         }
         for (customer, best) in out.best {
-            let slot = &mut all.last[customer as usize];
-            if !slot.as_ref().is_some_and(|b| b.beats(best.micros, &best.order_id)) {
-                *slot = Some(best);
+            let candidate = LastOrder { micros: best.micros, order: best.hash };
+            match all.last[customer as usize] {
+                Some(held) if held.micros > candidate.micros || held == candidate => {}
+                Some(held) if held.micros == candidate.micros => {
+                    all.tied.insert(customer);
+                }
+                _ => {
+                    all.last[customer as usize] = Some(candidate);
+                    all.tied.remove(&customer);
+                }
             }
         }
         all.unknown_product_lines += out.unknown_product_lines;
@@ -372,6 +432,9 @@ fn load_purchases(
     })?;
     progress.finish();
     let mut purchases = merged.into_inner().expect("no worker panicked");
+    if !purchases.tied.is_empty() {
+        resolve_ties(parts, customers, products, as_of, &mut purchases, progress)?;
+    }
     // Keys above UNKNOWN_BASE were handed out in merge order; the caller renumbers them.
     purchases.unknown_products.shrink_to_fit();
     Ok(purchases)

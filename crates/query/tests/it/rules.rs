@@ -506,3 +506,39 @@ fn queries_split_by_customer_range_give_the_same_members() {
         assert_eq!(whole.segment(&node), expect, "{query}");
     }
 }
+
+#[test]
+fn last_order_ties_across_files_are_decided_by_order_id() {
+    let (_dir, dir) = input();
+    write_input(&dir, &[customer("a"), customer("b"), customer("c")], &products(), &[]);
+    std::fs::remove_file(dir.join("purchases.parquet")).unwrap();
+    let parts = dir.join("purchases");
+    std::fs::create_dir(&parts).unwrap();
+    let at = "2026-03-01T10:00:00";
+    let first = [
+        purchase("o-9", "a", at, "P2", 1, "online"),
+        purchase("x9", "b", at, "P1", 1, "online"),
+        purchase("z1", "c", at, "P1", 1, "online"),
+    ];
+    let second = [
+        purchase("o-2", "a", at, "P1", 1, "online"),
+        purchase("o-10", "a", at, "P3", 1, "online"),
+        purchase("x1", "b", at, "P2", 1, "online"),
+        purchase("x0", "b", "2026-03-01T10:00:01", "P3", 1, "online"),
+        purchase("z1", "c", at, "P2", 1, "online"),
+    ];
+    for (name, rows) in [("part-0", &first[..]), ("part-1", &second[..])] {
+        let sub = dir.join(name);
+        std::fs::create_dir(&sub).unwrap();
+        write_purchases(&sub, rows);
+        std::fs::rename(sub.join("purchases.parquet"), parts.join(format!("{name}.parquet"))).unwrap();
+        std::fs::remove_dir(&sub).unwrap();
+    }
+    let (engine, _) = index(&dir, None).unwrap();
+    let q = |v: &str| ids(&engine, &json!({"field": "last_product", "op": "eq", "value": v}).to_string());
+    // a: o-9 > o-2 > o-10 as text, in another file than its rivals; b: a later instant wins;
+    // c: one order split across files counts whole.
+    assert_eq!(q("P1"), ["c"]);
+    assert_eq!(q("P2"), ["a", "c"]);
+    assert_eq!(q("P3"), ["b"]);
+}
