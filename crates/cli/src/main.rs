@@ -184,13 +184,20 @@ fn list_generations(args: IndexArgs) -> Result<()> {
                 "as of {}, {} customers, built {}",
                 tamsa_model::format_day(meta.as_of),
                 meta.population,
-                meta.built_at_unix
+                format_instant(meta.built_at_unix)
             ),
             Err(err) => format!("unreadable: {err}"),
         };
         println!("{}{:>6}  {}", if g.current { "* " } else { "  " }, g.generation, summary);
     }
     Ok(())
+}
+
+/// `YYYY-MM-DD HH:MM UTC` of a time in seconds since the Unix epoch.
+fn format_instant(unix: u64) -> String {
+    let (days, secs) = (unix / 86_400, unix % 86_400);
+    let day = tamsa_model::format_day(i32::try_from(days).unwrap_or(i32::MAX));
+    format!("{day} {:02}:{:02} UTC", secs / 3600, secs % 3600 / 60)
 }
 
 fn rollback(args: RollbackArgs) -> Result<()> {

@@ -41,6 +41,10 @@ fn generations_are_kept_rolled_back_and_pruned() {
     assert_eq!(generation_served(&index, &query), 2);
     let listing = ok(&["generations", "--index", s(&index)]);
     assert!(listing.contains("*      2") && listing.contains("       3"), "{listing}");
+    assert!(
+        listing.contains("as of 2026-10-31, 3000 customers, built 20") && listing.contains(" UTC"),
+        "{listing}"
+    );
     let err = fails(&["rollback", "--index", s(&index), "--to", "1"]);
     assert!(err.contains("no generation 1"), "{err}");
 }
