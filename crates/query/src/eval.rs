@@ -169,30 +169,25 @@ pub fn within(node: &Node, mask: &RoaringBitmap, source: &impl Source) -> Roarin
             }
             // Within a mask, each child only looks at the customers no earlier child matched,
             // so a broad group touches less and less and stops once the mask is covered.
+            // Each member takes what it matches out of the customers still unmatched; what
+            // the group matched is then the mask minus what is left. One in-place difference
+            // per bitmap, and nothing left to do once the mask is covered.
             plain.sort_by_key(|b| std::cmp::Reverse(b.len()));
             let mut remaining = mask.clone();
-            let mut matched = RoaringBitmap::new();
             for bitmap in plain {
-                let hit = &remaining & bitmap;
-                if !hit.is_empty() {
-                    remaining -= &hit;
-                    matched |= hit;
-                    if remaining.is_empty() {
-                        return matched;
-                    }
+                remaining -= bitmap;
+                if remaining.is_empty() {
+                    return mask.clone();
                 }
             }
             for child in others {
                 let hit = within(child, &remaining, source);
-                if !hit.is_empty() {
-                    remaining -= &hit;
-                    matched |= hit;
-                    if remaining.is_empty() {
-                        break;
-                    }
+                remaining -= &hit;
+                if remaining.is_empty() {
+                    break;
                 }
             }
-            matched
+            mask - remaining
         }
         Node::Not(child) => mask - within(child, mask, source),
         Node::Cond(Cond { field, pred }) => match pred {
