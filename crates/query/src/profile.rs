@@ -131,22 +131,10 @@ impl Engine {
 
     /// The facets of `members`.
     pub fn facets(&self, members: &RoaringBitmap) -> Facets {
+        // The bitmap counts and the pass over members are independent: run them side by side.
+        let (counted, (counts, spend)) =
+            rayon::join(|| self.bitmap_facets(members), || self.pass_facets(members));
         let index = &self.index;
-        let population = u64::from(index.population());
-        let mut age = serde_json::Map::new();
-        let labels = AGE_BUCKETS.iter().map(|b| b.0).chain(["unknown"]);
-        for (label, bucket) in labels.zip(&index.age_buckets) {
-            age.insert(label.to_owned(), bucket.intersection_len(members).into());
-        }
-        let (counts, spend) = if members.len() * 2 <= population {
-            let p = pass(index, members, self.spend_365d, self.parallel_pass_from);
-            (p.last_product, p.spend_365d)
-        } else {
-            let rest = &index.universe - members;
-            let p = pass(index, &rest, self.spend_365d, self.parallel_pass_from);
-            let counts = self.totals.last_product.iter().zip(&p.last_product).map(|(t, r)| t - r).collect();
-            (counts, self.totals.spend_365d - p.spend_365d)
-        };
         let mut top: Vec<(u64, &str, usize)> = counts
             .iter()
             .enumerate()
@@ -170,14 +158,48 @@ impl Engine {
                 count,
             })
             .collect();
+        let [age, gender, channel_365d, region, tier] = counted;
         Facets {
             age,
-            gender: self.value_counts(self.gender, members),
-            channel_365d: self.value_counts(self.channel_365d, members),
-            region: self.value_counts(self.region, members),
-            tier: self.value_counts(self.tier, members),
+            gender,
+            channel_365d,
+            region,
+            tier,
             last_product,
             spend_365d_sum: i64::try_from(spend).unwrap_or(if spend < 0 { i64::MIN } else { i64::MAX }),
+        }
+    }
+
+    /// Age, gender, channel_365d, region and tier counts of `members`, from bitmap
+    /// cardinalities, the facets counted on separate threads.
+    fn bitmap_facets(&self, members: &RoaringBitmap) -> [serde_json::Map<String, serde_json::Value>; 5] {
+        let age = || {
+            let labels = AGE_BUCKETS.iter().map(|b| b.0).chain(["unknown"]);
+            labels
+                .zip(&self.index.age_buckets)
+                .map(|(label, bucket)| (label.to_owned(), bucket.intersection_len(members).into()))
+                .collect()
+        };
+        let fields = [self.gender, self.channel_365d, self.region, self.tier];
+        let (age, mut rest) = rayon::join(age, || {
+            fields.par_iter().map(|&field| self.value_counts(field, members)).collect::<Vec<_>>()
+        });
+        let mut next = || rest.remove(0);
+        [age, next(), next(), next(), next()]
+    }
+
+    /// Per-product counts of last orders, and the spend sum, of `members`: one pass over the
+    /// members, or over the rest of the population when that is smaller.
+    fn pass_facets(&self, members: &RoaringBitmap) -> (Vec<u64>, i128) {
+        let index = &self.index;
+        if members.len() * 2 <= u64::from(index.population()) {
+            let p = pass(index, members, self.spend_365d, self.parallel_pass_from);
+            (p.last_product, p.spend_365d)
+        } else {
+            let rest = &index.universe - members;
+            let p = pass(index, &rest, self.spend_365d, self.parallel_pass_from);
+            let counts = self.totals.last_product.iter().zip(&p.last_product).map(|(t, r)| t - r).collect();
+            (counts, self.totals.spend_365d - p.spend_365d)
         }
     }
 
