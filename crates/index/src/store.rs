@@ -20,6 +20,7 @@ use std::io::{BufWriter, Read, Write};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
+use rayon::prelude::*;
 use roaring::RoaringBitmap;
 use serde::{Deserialize, Serialize};
 use tamsa_model::{catalog, Kind};
@@ -448,27 +449,28 @@ pub fn open_generation(gen_dir: &Path) -> Result<Index> {
     if manifest.fields.len() != defs.len() {
         return Err(data.corrupt(format!("{} fields, expected {}", manifest.fields.len(), defs.len())));
     }
-    let mut fields = Vec::with_capacity(defs.len());
-    for (def, stored) in defs.iter().zip(&manifest.fields) {
-        let field = match stored {
+    // Fields are read and decoded in parallel: opening is mostly decoding bitmaps.
+    let fields: Vec<FieldIndex> = defs
+        .par_iter()
+        .zip(&manifest.fields)
+        .map(|(def, stored)| match stored {
             StoredField::Values { name, bitmaps, codes } if *name == def.name && def.kind != Kind::Number => {
-                FieldIndex::Values(ValueIndex {
+                Ok(FieldIndex::Values(ValueIndex {
                     bitmaps: bitmaps.iter().map(|&b| data.bitmap(b)).collect::<Result<_>>()?,
                     codes: codes.as_ref().map(|c| data.column(c)).transpose()?,
-                })
+                }))
             }
             StoredField::Number { name, column, exists, bounds, cumulative } if *name == def.name => {
-                FieldIndex::Number(NumberIndex {
+                Ok(FieldIndex::Number(NumberIndex {
                     column: data.column(column)?,
                     exists: data.bitmap(*exists)?,
                     bounds: bounds.clone(),
                     cumulative: cumulative.iter().map(|&b| data.bitmap(b)).collect::<Result<_>>()?,
-                })
+                }))
             }
-            _ => return Err(data.corrupt(format!("field `{}` is not stored as expected", def.name))),
-        };
-        fields.push(field);
-    }
+            _ => Err(data.corrupt(format!("field `{}` is not stored as expected", def.name))),
+        })
+        .collect::<Result<_>>()?;
     let population = manifest.meta.population;
     Ok(Index {
         customer_ids: Strings {
