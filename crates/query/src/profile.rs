@@ -61,7 +61,7 @@ struct Pass {
 }
 
 /// Below this many members a pass runs on one thread.
-pub(crate) const PARALLEL_PASS_FROM: u64 = 200_000;
+pub(crate) const PARALLEL_PASS_FROM: u64 = 16_384;
 
 fn pass(index: &Index, members: &RoaringBitmap, spend: FieldId, parallel_from: u64) -> Pass {
     let FieldIndex::Number(spend) = index.field(spend) else { unreachable!("spend_365d is a number") };
