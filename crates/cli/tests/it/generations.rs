@@ -144,3 +144,29 @@ fn a_damaged_generation_is_refused_with_its_file_named() {
     let err = fails(&["query", "--index", s(&index), "--query", s(&query)]);
     assert!(err.contains("damaged index") && err.contains("the manifest says"), "{err}");
 }
+
+#[test]
+fn a_reindex_that_runs_out_of_space_fails_and_leaves_the_previous_generation_current() {
+    let dir = tempfile::tempdir().unwrap();
+    let index = dir.path().join("index");
+    let query = dir.path().join("q.json");
+    std::fs::write(&query, r#"{"all": []}"#).unwrap();
+    ok(&["reindex", "--input", s(sample_input()), "--index", s(&index)]);
+    // A file size limit of 64 KiB stands in for a full disk: writes past it fail with EFBIG
+    // (the signal that would otherwise end the process is ignored, as a full disk sends none).
+    let script = format!(
+        "trap '' XFSZ; ulimit -f 64; exec '{}' reindex --input '{}' --index '{}'",
+        env!("CARGO_BIN_EXE_tamsa"),
+        s(sample_input()),
+        s(&index)
+    );
+    let out = Command::new("bash").args(["-c", &script]).output().unwrap();
+    assert!(!out.status.success(), "a reindex past the size limit succeeded");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("gen-000002.partial/data.bin") && err.contains("File too large"), "{err}");
+    assert_eq!(generation_served(&index, &query), 1);
+    // The next reindex with room clears the leftovers and becomes current.
+    ok(&["reindex", "--input", s(sample_input()), "--index", s(&index)]);
+    assert_eq!(generation_served(&index, &query), 3);
+    assert!(entries(&index).iter().all(|n| !n.ends_with(".partial")), "{:?}", entries(&index));
+}
