@@ -40,7 +40,23 @@ pub fn sample_input() -> &'static Path {
     path
 }
 
-fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+/// A temporary directory with the sample input indexed into `index` (generation 1) and a
+/// query file `everyone` that matches every customer.
+pub struct Indexed {
+    pub dir: tempfile::TempDir,
+    pub index: PathBuf,
+    pub everyone: PathBuf,
+}
+
+pub fn indexed() -> Indexed {
+    let dir = tempfile::tempdir().unwrap();
+    let index = dir.path().join("index");
+    ok(&["reindex", "--input", s(sample_input()), "--index", s(&index)]);
+    let everyone = write(dir.path(), "everyone.json", r#"{"all": []}"#);
+    Indexed { dir, index, everyone }
+}
+
+pub fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
     let path = dir.join(name);
     std::fs::write(&path, text).unwrap();
     path
@@ -151,14 +167,12 @@ fn generate_reindex_query_export_fields_agree() {
 
 #[test]
 fn bad_queries_and_columns_are_clear_errors() {
-    let dir = tempfile::tempdir().unwrap();
-    let index = dir.path().join("index");
-    ok(&["reindex", "--input", s(sample_input()), "--index", s(&index)]);
+    let Indexed { dir, index, everyone } = indexed();
     let query =
         write(dir.path(), "bad.json", r#"{"all": [{"field": "brnd_90d", "op": "in", "value": ["x"]}]}"#);
     let err = fails(&["query", "--index", s(&index), "--query", s(&query)]);
     assert!(err.contains("$.all[0].field: unknown field `brnd_90d` (did you mean `brand_90d`"), "{err}");
-    let query = write(dir.path(), "q.json", r#"{"all": []}"#);
+    let query = everyone;
     let err = fails(&[
         "export",
         "--index",
@@ -177,10 +191,7 @@ fn bad_queries_and_columns_are_clear_errors() {
 
 #[test]
 fn export_into_a_closed_pipe_is_not_an_error() {
-    let dir = tempfile::tempdir().unwrap();
-    let index = dir.path().join("index");
-    ok(&["reindex", "--input", s(sample_input()), "--index", s(&index)]);
-    let query = write(dir.path(), "q.json", r#"{"all": []}"#);
+    let Indexed { dir: _dir, index, everyone: query } = indexed();
     let mut child = Command::new(env!("CARGO_BIN_EXE_tamsa"))
         .args(["export", "--index", s(&index), "--query", s(&query), "--format", "csv"])
         .stdout(std::process::Stdio::piped())

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::cli::{fails, ok, s, sample_input};
+use crate::cli::{fails, indexed, ok, s, sample_input, Indexed};
 
 fn generation_served(index: &Path, query: &Path) -> u64 {
     let profile: Value =
@@ -51,11 +51,7 @@ fn generations_are_kept_rolled_back_and_pruned() {
 
 #[test]
 fn a_failed_reindex_leaves_the_previous_generation_current() {
-    let dir = tempfile::tempdir().unwrap();
-    let index = dir.path().join("index");
-    let query = dir.path().join("q.json");
-    std::fs::write(&query, r#"{"all": []}"#).unwrap();
-    ok(&["reindex", "--input", s(sample_input()), "--index", s(&index)]);
+    let Indexed { dir, index, everyone: query } = indexed();
     let before = entries(&index);
 
     // An input whose purchases table is not Parquet at all.
@@ -127,11 +123,7 @@ fn a_reindex_killed_at_any_moment_leaves_a_readable_current_generation() {
 
 #[test]
 fn a_damaged_generation_is_refused_with_its_file_named() {
-    let dir = tempfile::tempdir().unwrap();
-    let index = dir.path().join("index");
-    let query = dir.path().join("q.json");
-    std::fs::write(&query, r#"{"all": []}"#).unwrap();
-    ok(&["reindex", "--input", s(sample_input()), "--index", s(&index)]);
+    let Indexed { dir: _dir, index, everyone: query } = indexed();
     let data = index.join("gen-000001").join("data.bin");
     let mut bytes = std::fs::read(&data).unwrap();
     let middle = bytes.len() / 2;
@@ -147,11 +139,7 @@ fn a_damaged_generation_is_refused_with_its_file_named() {
 
 #[test]
 fn a_reindex_that_runs_out_of_space_fails_and_leaves_the_previous_generation_current() {
-    let dir = tempfile::tempdir().unwrap();
-    let index = dir.path().join("index");
-    let query = dir.path().join("q.json");
-    std::fs::write(&query, r#"{"all": []}"#).unwrap();
-    ok(&["reindex", "--input", s(sample_input()), "--index", s(&index)]);
+    let Indexed { dir: _dir, index, everyone: query } = indexed();
     // A file size limit of 64 KiB stands in for a full disk: writes past it fail with EFBIG
     // (the signal that would otherwise end the process is ignored, as a full disk sends none).
     let script = format!(

@@ -64,21 +64,6 @@ impl Column {
         Column { base, packed }
     }
 
-    /// The number of values.
-    pub fn len(&self) -> usize {
-        match &self.packed {
-            Packed::U8(v) => v.len(),
-            Packed::U16(v) => v.len(),
-            Packed::U32(v) => v.len(),
-            Packed::U64(v) => v.len(),
-        }
-    }
-
-    /// Whether there are no values.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
     /// The members of `members` whose value is known and within `lo..=hi`.
     ///
     /// The bounds are turned into offsets once, so the loop compares packed integers of the

@@ -21,11 +21,6 @@ impl Dict {
         id
     }
 
-    /// The number of a name, if seen.
-    pub fn find(&self, name: &str) -> Option<u32> {
-        self.ids.get(name).copied()
-    }
-
     /// The names in number order.
     pub fn names(&self) -> &[String] {
         &self.names

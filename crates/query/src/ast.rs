@@ -39,14 +39,3 @@ pub enum Pred {
     /// A number field is known (`true`) or null (`false`).
     Exists(bool),
 }
-
-impl Node {
-    /// The number of conditions in the tree.
-    pub fn conditions(&self) -> usize {
-        match self {
-            Node::All(children) | Node::Any(children) => children.iter().map(Node::conditions).sum(),
-            Node::Not(child) => child.conditions(),
-            Node::Cond(_) => 1,
-        }
-    }
-}
