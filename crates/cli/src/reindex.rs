@@ -1,10 +1,9 @@
 //! `tamsa reindex`: load an input directory, build a new generation, make it current.
 
 use std::path::PathBuf;
-use std::time::Instant;
 
-use anyhow::{Context, Result};
-use tamsa_index::{Meta, Writer};
+use anyhow::Result;
+use tamsa_index::{Meta, ReindexOptions};
 use tamsa_loader::{LoadOptions, LoadReport};
 
 use crate::progress::CliProgress;
@@ -32,32 +31,13 @@ fn parse_as_of(text: &str) -> Result<tamsa_model::Day, String> {
     tamsa_model::parse_day(text).ok_or_else(|| format!("`{text}` is not a date of the form YYYY-MM-DD"))
 }
 
-/// Peak resident memory of this process, where Linux tells.
-fn peak_memory_bytes() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kib * 1024)
-}
-
 /// Runs a reindex and prints its report; returns the new generation's meta.
 pub fn run(args: Args) -> Result<Meta> {
-    let started = Instant::now();
-    let progress = CliProgress::new();
-    let writer = Writer::lock(&args.index)?;
-    let options = LoadOptions { as_of: args.as_of, strict: args.strict };
-    let data = tamsa_loader::load(&args.input, &options, &progress)
-        .with_context(|| format!("loading {}", args.input.display()))?;
-    let generation = writer.next_generation()?;
-    let mut index = tamsa_index::build(data, generation, &progress);
-    index.meta.report.seconds = started.elapsed().as_secs_f64();
-    index.meta.report.peak_memory_bytes = peak_memory_bytes();
-    let bytes = writer
-        .write(&mut index, args.keep)
-        .with_context(|| format!("writing to {}", args.index.display()))?;
-    index.meta.report.index_bytes = bytes;
-    print_report(&index.meta, &args);
-    Ok(index.meta)
+    let options =
+        ReindexOptions { load: LoadOptions { as_of: args.as_of, strict: args.strict }, keep: args.keep };
+    let meta = tamsa_index::reindex(&args.input, &args.index, &options, &CliProgress::new())?;
+    print_report(&meta, &args);
+    Ok(meta)
 }
 
 fn print_report(meta: &Meta, args: &Args) {

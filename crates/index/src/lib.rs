@@ -7,11 +7,13 @@
 mod build;
 mod error;
 mod number;
+mod reindex;
 mod store;
 
 pub use build::build;
 pub use error::{IndexError, Result};
 pub use number::{Column, NumberIndex, Packed, MAX_BUCKETS, NULL};
+pub use reindex::{reindex, ReindexError, ReindexOptions};
 pub use store::{generations, open, open_generation, read_meta, Generation, Writer, FORMAT_VERSION};
 
 use roaring::RoaringBitmap;

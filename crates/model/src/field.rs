@@ -91,7 +91,41 @@ pub struct FieldDef {
     pub label_ko: String,
 }
 
+/// The groups the catalog of conditions is shown in, in order: id, English and Korean label.
+pub const GROUPS: [(&str, &str, &str); 8] = [
+    ("profile", "Profile", "프로필"),
+    ("brand", "Purchases by brand", "브랜드별 구매"),
+    ("category", "Purchases by category", "카테고리별 구매"),
+    ("product", "Purchases by product", "상품별 구매"),
+    ("spend_orders", "Spend and orders", "구매 금액과 주문"),
+    ("channel", "Channel", "채널"),
+    ("recency", "Recency", "최근성"),
+    ("last_purchase", "Last purchase", "마지막 구매"),
+];
+
 impl FieldDef {
+    /// The name without its window suffix: `brand` for `brand_90d`, `age` for `age`.
+    pub fn base(&self) -> &str {
+        match self.window {
+            Some(w) => self.name.strip_suffix(&format!("_{w}d")).unwrap_or(&self.name),
+            None => &self.name,
+        }
+    }
+
+    /// The id of the catalog group the field is shown in (see [`GROUPS`]).
+    pub fn group(&self) -> &'static str {
+        match self.base() {
+            "brand" => "brand",
+            "category" => "category",
+            "product" => "product",
+            "channel" => "channel",
+            "orders" | "spend" | "aov" | "orders_total" | "spend_total" => "spend_orders",
+            "days_since_first_purchase" | "days_since_last_purchase" => "recency",
+            "last_brand" | "last_category" | "last_product" => "last_purchase",
+            _ => "profile",
+        }
+    }
+
     fn new(name: impl Into<String>, kind: Kind, labels: (String, String)) -> Self {
         FieldDef {
             name: name.into(),
@@ -212,6 +246,22 @@ pub fn catalog() -> Vec<FieldDef> {
 mod tests {
     use super::*;
     use std::collections::HashSet;
+
+    #[test]
+    fn every_field_has_a_base_and_a_known_group() {
+        for def in catalog() {
+            assert!(GROUPS.iter().any(|g| g.0 == def.group()), "{}", def.name);
+            if let Some(w) = def.window {
+                assert_eq!(format!("{}_{w}d", def.base()), def.name);
+            }
+        }
+        let group = |name: &str| catalog().into_iter().find(|d| d.name == name).unwrap().group();
+        assert_eq!(group("brand_90d"), "brand");
+        assert_eq!(group("aov_30d"), "spend_orders");
+        assert_eq!(group("age"), "profile");
+        assert_eq!(group("last_product"), "last_purchase");
+        assert_eq!(group("days_since_last_purchase"), "recency");
+    }
 
     #[test]
     fn catalog_names_are_unique_and_complete() {

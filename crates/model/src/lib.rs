@@ -9,5 +9,7 @@ mod field;
 mod progress;
 
 pub use date::{age_in_years, format_day, parse_day, Day};
-pub use field::{catalog, Dimension, FieldDef, FieldId, Kind, AGE_BUCKETS, CHANNELS, GENDERS, WINDOWS};
+pub use field::{
+    catalog, Dimension, FieldDef, FieldId, Kind, AGE_BUCKETS, CHANNELS, GENDERS, GROUPS, WINDOWS,
+};
 pub use progress::{NoProgress, Progress};

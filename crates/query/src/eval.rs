@@ -103,33 +103,65 @@ pub fn evaluate(node: &Node, source: &impl Source) -> RoaringBitmap {
     within(node, source.universe(), source)
 }
 
+/// The customers matching every node of `conditions`, with the count after each successive
+/// condition in the order given, evaluated in `parts` customer ranges side by side.
+pub fn evaluate_steps(
+    conditions: &[Node],
+    source: &(impl Source + Sync),
+    parts: usize,
+) -> (RoaringBitmap, Vec<u64>) {
+    let results: Vec<(RoaringBitmap, Vec<u64>)> = customer_ranges(source, parts)
+        .into_par_iter()
+        .map(|mask| {
+            let mut counts = Vec::with_capacity(conditions.len());
+            let mut matching = mask;
+            for condition in conditions {
+                if !matching.is_empty() {
+                    matching = within(condition, &matching, source);
+                }
+                counts.push(matching.len());
+            }
+            (matching, counts)
+        })
+        .collect();
+    let mut counts = vec![0; conditions.len()];
+    for (_, part) in &results {
+        counts.iter_mut().zip(part).for_each(|(total, n)| *total += n);
+    }
+    (results.into_iter().map(|(m, _)| m).union(), counts)
+}
+
+/// Every customer, in at most `parts` disjoint ranges; large ranges start on a container
+/// boundary (2^16 customers) so no container is split.
+fn customer_ranges(source: &impl Source, parts: usize) -> Vec<RoaringBitmap> {
+    let population = u32::try_from(source.population()).expect("customer numbers are u32");
+    if parts <= 1 || population < 2 {
+        return vec![source.universe().clone()];
+    }
+    let mut step = population.div_ceil(parts as u32);
+    if step > 1 << 16 {
+        step = step.div_ceil(1 << 16) << 16;
+    }
+    (0..population)
+        .step_by(step as usize)
+        .map(|start| {
+            let mut mask = RoaringBitmap::new();
+            mask.insert_range(start..start.saturating_add(step).min(population));
+            mask & source.universe()
+        })
+        .collect()
+}
+
 /// The customers matching `node`, evaluated in `parts` customer ranges side by side.
 ///
 /// Every bitmap operation is local to a range of customers, so each part does its share of
 /// the work on its own thread; the parts' results are disjoint and simply joined.
 pub fn evaluate_split(node: &Node, source: &(impl Source + Sync), parts: usize) -> RoaringBitmap {
-    let population = u32::try_from(source.population()).expect("customer numbers are u32");
-    if parts <= 1 || population < 2 {
+    if parts <= 1 || source.population() < 2 {
         return evaluate(node, source);
     }
-    // Large parts start on a container boundary (2^16 customers) so no container is split.
-    let mut step = population.div_ceil(parts as u32);
-    if step > 1 << 16 {
-        step = step.div_ceil(1 << 16) << 16;
-    }
-    let ranges: Vec<std::ops::Range<u32>> = (0..population)
-        .step_by(step as usize)
-        .map(|start| start..start.saturating_add(step).min(population))
-        .collect();
-    let results: Vec<RoaringBitmap> = ranges
-        .into_par_iter()
-        .map(|range| {
-            let mut mask = RoaringBitmap::new();
-            mask.insert_range(range);
-            let mask = mask & source.universe();
-            within(node, &mask, source)
-        })
-        .collect();
+    let results: Vec<RoaringBitmap> =
+        customer_ranges(source, parts).into_par_iter().map(|mask| within(node, &mask, source)).collect();
     results.union()
 }
 

@@ -5,6 +5,7 @@
 
 mod ast;
 mod eval;
+pub mod export;
 mod parse;
 mod profile;
 mod schema;
@@ -13,7 +14,7 @@ use std::collections::HashMap;
 use std::time::Instant;
 
 pub use ast::{Cond, Node, Pred};
-pub use eval::{estimate, evaluate, evaluate_split, within, Source};
+pub use eval::{estimate, evaluate, evaluate_split, evaluate_steps, within, Source};
 pub use parse::{parse, parse_str, QueryError};
 pub use profile::{Facets, ProductCount, TOP_PRODUCTS};
 pub use schema::{closest, Schema};
@@ -193,6 +194,17 @@ impl Engine {
         } else {
             evaluate(node, &self.index)
         }
+    }
+
+    /// The customers matching every one of `conditions`, and how many match after each
+    /// successive condition in the order given (the top-level `all` of a query, step by step).
+    pub fn steps(&self, conditions: &[Node]) -> (RoaringBitmap, Vec<u64>) {
+        let parts = if u64::from(self.index.population()) >= self.parallel_eval_from {
+            rayon::current_num_threads()
+        } else {
+            1
+        };
+        evaluate_steps(conditions, &self.index, parts)
     }
 
     /// The generation this engine answers from.

@@ -865,6 +865,17 @@ fn check(s: &Scenario) -> Result<(), TestCaseError> {
         // Evaluated in customer ranges side by side, the members are the same.
         let split = tamsa_query::evaluate_split(&node, &engine.index, 3);
         prop_assert_eq!(split, engine.segment(&node), "members of {} in 3 ranges", query);
+        // Step by step over a top-level `all`: each step counts the prefix's members.
+        if let Some(Value::Array(children)) = query.get("all") {
+            let nodes: Vec<_> = children.iter().map(|c| engine.parse(c).expect("valid child")).collect();
+            let (members, counts) = tamsa_query::evaluate_steps(&nodes, &engine.index, 3);
+            prop_assert_eq!(&members, &engine.segment(&node), "members of {} step by step", query);
+            for (i, &count) in counts.iter().enumerate() {
+                let prefix = json!({"all": children[..=i].to_vec()});
+                let want = oracle.members(&prefix).len() as u64;
+                prop_assert_eq!(count, want, "step {} of {}", i, query);
+            }
+        }
 
         let profile = engine.profile(&node);
         prop_assert_eq!(profile.count, want.len() as u64, "count of {}", query);
