@@ -19,6 +19,12 @@ pub struct Args {
     /// Seed of the sample, when it has to be generated.
     #[arg(long, default_value_t = 42)]
     seed: u64,
+    /// Where the web UI and API listen at the end.
+    #[arg(long, default_value = "127.0.0.1:8080", env = "TAMSA_ADDR")]
+    addr: std::net::SocketAddr,
+    /// Stop after the example instead of serving the web UI.
+    #[arg(long)]
+    no_serve: bool,
 }
 
 pub fn run(args: Args) -> Result<()> {
@@ -71,14 +77,24 @@ pub fn run(args: Args) -> Result<()> {
         index_dir.display(),
         query_path.display()
     );
-    println!("  cargo run --release -- fields --index {}", index_dir.display());
     println!(
         "  cargo run --release -- export --index {} --query {} --format csv --columns age,gender,spend_365d",
         index_dir.display(),
         query_path.display()
     );
+    println!(
+        "  cargo run --release -- token create crm --index {}   (for the export API)",
+        index_dir.display()
+    );
     println!("  cargo run --release -- reindex --input YOUR_PARQUET_DIR --index {}", index_dir.display());
-    Ok(())
+    if args.no_serve {
+        return Ok(());
+    }
+    println!();
+    println!("Starting the web UI and API (Ctrl-C stops):");
+    let mut serve = crate::serve::Args::for_index(index_dir, args.addr);
+    serve.input = Some(input);
+    crate::serve::run(serve)
 }
 
 fn compact(map: &serde_json::Map<String, serde_json::Value>) -> String {

@@ -6,6 +6,7 @@ mod demo;
 mod export;
 mod progress;
 mod reindex;
+mod serve;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -42,6 +43,10 @@ enum Command {
     Generations(IndexArgs),
     /// Make an older (or newer) generation current again.
     Rollback(RollbackArgs),
+    /// Serve the API and the web UI over HTTP.
+    Serve(serve::Args),
+    /// Create, list or revoke the API tokens that exports and admin calls need.
+    Token(serve::TokenArgs),
 }
 
 #[derive(clap::Args)]
@@ -112,6 +117,8 @@ fn run(cli: Cli) -> Result<()> {
         Command::Fields(args) => fields(args),
         Command::Generations(args) => list_generations(args),
         Command::Rollback(args) => rollback(args),
+        Command::Serve(args) => serve::run(args),
+        Command::Token(args) => serve::token(args),
     }
 }
 
