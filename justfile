@@ -17,6 +17,11 @@ lint:
 ci:
     bash .ci/run
 
-# Benchmark the engine at a data set size (generated once under data/); results in bench/results.
-bench customers="1000000":
+# The full benchmark (1M, 4M, 15M customers; DuckDB, chdb, tantivy; HTTP load; export);
+# `just bench query`-style stage names run stages alone (see bench/bench.py --help).
+bench *stages:
+    python3 bench/bench.py {{stages}}
+
+# The engine alone at one data set size (generated once under data/); results in bench/results.
+bench-engine customers="1000000":
     bench/run {{customers}}
