@@ -121,6 +121,7 @@ fn value_entry(engine: &Engine, field: &FieldInfo, value: &ValueCount) -> Entry 
             (format!("Bought brand {v} (last {days} days)"), format!("최근 {days}일 {v} 브랜드 구매"))
         }
         Some(Dimension::Category) => {
+            keywords.extend(crate::glossary::category(v).iter().map(|w| (*w).to_owned()));
             (format!("Bought category {v} (last {days} days)"), format!("최근 {days}일 {v} 카테고리 구매"))
         }
         Some(Dimension::Product) => {
@@ -141,6 +142,10 @@ fn value_entry(engine: &Engine, field: &FieldInfo, value: &ValueCount) -> Entry 
             let (en, ko) = fixed_value_names(dim, v).unwrap_or((v, v));
             names.extend([en.to_owned(), ko.to_owned()]);
             (format!("{}: {en}", field.label_en), format!("{}: {ko}", field.label_ko))
+        }
+        Some(Dimension::Region) => {
+            keywords.extend(crate::glossary::region(v).iter().map(|w| (*w).to_owned()));
+            (format!("{}: {v}", field.label_en), format!("{}: {v}", field.label_ko))
         }
         _ => (format!("{}: {v}", field.label_en), format!("{}: {v}", field.label_ko)),
     };

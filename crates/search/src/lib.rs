@@ -23,6 +23,7 @@
 //! [`Hit::score`] is the tier (0 to 3) plus the text score squashed into [0, 1).
 
 mod entries;
+mod glossary;
 mod text;
 
 use std::collections::HashSet;

@@ -118,6 +118,16 @@ fn english_words_find_fields() {
     assert_eq!(search("sms", 1)[0].node["value"], true);
     assert_eq!(field(&search("last brand", 1)[0]), "last_brand");
     assert_eq!(search("last brand", 1)[0].group, "last_purchase");
+
+    // Korean values have English names too: regions and cosmetics categories.
+    let seoul = search("Seoul", 3);
+    assert_eq!((field(&seoul[0]), &seoul[0].node["value"][0]), ("region", &json!("서울")), "{seoul:#?}");
+    let serum = search("serum", 3);
+    assert_eq!(
+        (field(&serum[0]), &serum[0].node["value"][0]),
+        ("category_90d", &json!("세럼")),
+        "{serum:#?}"
+    );
 }
 
 #[test]
