@@ -126,7 +126,9 @@ fn load_products(parts: &[Part], skips: &mut SkipTally) -> Result<Products> {
         read_part(part, &PRODUCT_COLUMNS, |Batch { cols, first_row, rows }| {
             for row in 0..rows {
                 let file_row = first_row + row as u64;
-                let Some(id) = non_empty(cols[0].text(row)) else {
+                // Ids are matched exactly, as purchases name them: only an id of nothing but
+                // spaces is empty.
+                let Some(id) = cols[0].text(row).filter(|t| !t.trim().is_empty()) else {
                     skips.skip(SkipReason::ProductEmptyId, &part.file, file_row, || {
                         "product_id is empty".into()
                     });

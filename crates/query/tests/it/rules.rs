@@ -22,6 +22,26 @@ fn products() -> Vec<Product> {
 }
 
 #[test]
+fn product_ids_match_purchases_exactly_spaces_included() {
+    let (_dir, dir) = input();
+    let products = vec![product(" P3 ", "라온빛", "토너"), product("P4", "설화담", "크림")];
+    write_input(
+        &dir,
+        &[customer("a"), customer("b")],
+        &products,
+        &[
+            purchase("o1", "a", "2026-03-01", " P3 ", 1, "online"),
+            purchase("o2", "b", "2026-03-01", "P3", 1, "online"),
+        ],
+    );
+    let (engine, report) = index(&dir, None).unwrap();
+    // " P3 " is the product of the catalog; "P3" is another id, unknown to it.
+    assert_eq!(ids(&engine, r#"{"field":"brand_30d","op":"eq","value":"라온빛"}"#), ["a"]);
+    assert_eq!(ids(&engine, r#"{"field":"brand_30d","op":"eq","value":"unknown"}"#), ["b"]);
+    assert_eq!(report.unknown_product_lines, 1);
+}
+
+#[test]
 fn windows_include_their_last_day_and_exclude_their_first() {
     let (_dir, dir) = input();
     // As of 2026-03-31: the 30-day window is 2026-03-02 ..= 2026-03-31.
