@@ -127,15 +127,15 @@ def stage_reindex(sizes, args):
     for size in sizes:
         wall, rss = timed([binary("tamsa"), "reindex", "--input", input_dir(size), "--index", index_dir(size), "--keep", 1])
         current = (index_dir(size) / "CURRENT").read_text().strip()
-        manifest = json.loads((index_dir(size) / current / "manifest.json").read_text())
+        meta = json.loads((index_dir(size) / current / "manifest.json").read_text())["meta"]
         save(work(size) / "reindex.json", {
             "customers": size,
             "seconds": wall,
             "peak_rss_bytes": rss,
             "index_bytes": du(index_dir(size) / current),
             "parquet_bytes": du(input_dir(size)),
-            "purchase_lines": manifest.get("report", {}).get("purchase_lines"),
-            "as_of": manifest.get("as_of"),
+            "purchase_lines": meta["report"].get("purchase_lines"),
+            "as_of": meta["as_of"],
         })
 
 
@@ -172,8 +172,8 @@ def stage_sql(engine, sizes, args):
              "--out", out])
         answers = work(size) / "answers.json"
         if not answers.exists():
-            run([binary("tamsa-bench"), "answers", "--index", index_dir(size), "--suite", work(size) / "suite.json",
-                 "--out", answers])
+            run([python, ROOT / "bench" / "engines" / "tamsa_answers.py", "--tamsa", binary("tamsa"),
+                 "--index", index_dir(size), "--suite", work(size) / "suite.json", "--out", answers])
         run([python, ROOT / "bench" / "engines" / "compare.py", answers, out])
 
 
