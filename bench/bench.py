@@ -64,10 +64,14 @@ BIN = None
 
 
 def binary(name):
+    """A release binary of this checkout, built on first use (TAMSA_BENCH_BIN names another folder)."""
     global BIN
     if BIN is None:
-        run(["cargo", "build", "--release", "-q", "-p", "tamsa", "-p", "tamsa-bench"], cwd=ROOT)
-        BIN = target_dir()
+        if os.environ.get("TAMSA_BENCH_BIN"):
+            BIN = Path(os.environ["TAMSA_BENCH_BIN"])
+        else:
+            run(["cargo", "build", "--release", "-q", "-p", "tamsa", "-p", "tamsa-bench"], cwd=ROOT)
+            BIN = target_dir()
     return BIN / name
 
 
