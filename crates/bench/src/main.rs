@@ -2,6 +2,7 @@
 //! catalog and times the engine on them (count only, and count with the full profile).
 
 mod suite;
+mod tantivy_engine;
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -47,6 +48,48 @@ enum Command {
         /// Where to write the results as JSON.
         #[arg(long)]
         out: Option<PathBuf>,
+    },
+    /// Build the tantivy baseline: one document per customer of a Tamsa index.
+    TantivyBuild {
+        /// The Tamsa index to read the customers from.
+        #[arg(long)]
+        index: PathBuf,
+        /// The directory of the tantivy index (replaced if it holds one).
+        #[arg(long)]
+        out: PathBuf,
+        /// Indexing threads.
+        #[arg(long, default_value_t = 2)]
+        threads: usize,
+        /// Memory budget of the writer, all threads together, in MiB.
+        #[arg(long, default_value_t = 1024)]
+        memory_mib: usize,
+        /// Segments to merge the index into at the end (default: one per core, searched in
+        /// parallel, as an Elasticsearch index would have one shard per core).
+        #[arg(long)]
+        segments: Option<usize>,
+    },
+    /// Time a suite on the tantivy baseline, optionally checking every answer against Tamsa's.
+    TantivyRun {
+        /// The tantivy index directory.
+        #[arg(long)]
+        tantivy: PathBuf,
+        /// The Tamsa index it was built from.
+        #[arg(long)]
+        index: PathBuf,
+        #[arg(long)]
+        suite: PathBuf,
+        /// Timed runs of each query, after one warm-up run.
+        #[arg(long, default_value_t = 5)]
+        repeat: usize,
+        /// Where to write the results (and every answer) as JSON.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Compare every count and profile with Tamsa's; exit non-zero on a difference.
+        #[arg(long)]
+        check: bool,
+        /// Search threads (default: one per segment, at most one per core).
+        #[arg(long)]
+        threads: Option<usize>,
     },
 }
 
@@ -161,6 +204,38 @@ fn main() -> Result<()> {
                 std::fs::write(&out, serde_json::to_vec_pretty(&report)?)?;
             }
             Ok(())
+        }
+        Command::TantivyBuild { index, out, threads, memory_mib, segments } => {
+            let engine = Engine::new(tamsa_index::open(&index)?);
+            let segments =
+                segments.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+            let options = tantivy_engine::BuildOptions { threads, memory_bytes: memory_mib << 20, segments };
+            let report = tantivy_engine::build(&engine, &out, &options)?;
+            eprintln!(
+                "wrote {} documents to {} in {:.1} s (merge {:.1} s): {:.1} MiB on disk, {} segment(s), \
+                 peak memory {:.0} MiB (of which {:.0} MiB the open Tamsa index)",
+                report.customers,
+                out.display(),
+                report.seconds,
+                report.merge_seconds,
+                report.bytes as f64 / (1 << 20) as f64,
+                report.segments,
+                report.peak_memory_bytes.unwrap_or(0) as f64 / (1 << 20) as f64,
+                report.rss_before_bytes.unwrap_or(0) as f64 / (1 << 20) as f64,
+            );
+            println!("{}", serde_json::to_string_pretty(&report)?);
+            Ok(())
+        }
+        Command::TantivyRun { tantivy, index, suite, repeat, out, check, threads } => {
+            tantivy_engine::run(&tantivy_engine::RunOptions {
+                tantivy,
+                index,
+                suite,
+                repeat,
+                out,
+                check,
+                threads,
+            })
         }
     }
 }
