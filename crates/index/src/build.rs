@@ -15,7 +15,7 @@ use tamsa_loader::{Dataset, Line};
 use tamsa_model::{age_in_years, catalog, Day, Dimension, Kind, Progress, AGE_BUCKETS, WINDOWS};
 
 use crate::number::{Column, NumberIndex, NULL};
-use crate::{BuildReport, Dimensions, FieldIndex, Index, Lists, Meta, Strings, ValueIndex};
+use crate::{BuildReport, Dimensions, FieldIndex, Index, Lists, Meta, ProductLists, Strings, ValueIndex};
 
 const CHUNK: usize = 1 << tamsa_loader::CHUNK_BITS;
 
@@ -78,6 +78,8 @@ struct ChunkOut {
     sets: Vec<FxHashMap<u32, RoaringBitmap>>,
     /// Distinct products of each customer's last order.
     last_products: Lists,
+    /// Each customer's products within the longest window or in the last order.
+    product_lists: ProductLists,
 }
 
 const W: usize = WINDOWS.len();
@@ -160,11 +162,10 @@ pub fn build(data: Dataset, generation: u64, progress: &dyn Progress) -> Index {
     // Each field gets its own share of the chunks' aggregates, moved, not copied, and freed
     // as soon as that field is built, so aggregates and finished fields do not pile up.
     let (mut numbers, mut sets, mut channels) = (shares(NUM_SLOTS), shares(SET_SLOTS), shares(W));
-    let mut last_products = Lists::default();
+    let (mut last_products, mut product_lists) = (Lists::default(), ProductLists::default());
     for out in outs {
-        let base = last_products.values.len() as u64;
-        last_products.values.extend_from_slice(&out.last_products.values);
-        last_products.ends.extend(out.last_products.ends.iter().map(|end| base + end));
+        last_products.append(&out.last_products);
+        product_lists.append(&out.product_lists);
         for (slot, values) in out.numbers.into_iter().enumerate() {
             numbers[slot].get_mut().expect("no builder panicked").push(values);
         }
@@ -237,6 +238,7 @@ pub fn build(data: Dataset, generation: u64, progress: &dyn Progress) -> Index {
         product: products.ids.iter().map(str::to_owned).collect(),
         product_name: products.names.clone(),
         product_brand: products.brand.clone(),
+        product_category: products.category.clone(),
     };
     progress.finish();
     let built_at_unix =
@@ -253,6 +255,7 @@ pub fn build(data: Dataset, generation: u64, progress: &dyn Progress) -> Index {
         fields,
         customer_ids,
         last_products,
+        product_lists,
         age_buckets,
         universe: RoaringBitmap::from_sorted_iter(0..population as u32).expect("ascending"),
     }
@@ -301,6 +304,7 @@ fn aggregate_chunk(
         channels: (0..W).map(|_| Vec::with_capacity(n)).collect(),
         sets: (0..SET_SLOTS).map(|_| FxHashMap::default()).collect(),
         last_products: Lists { ends: Vec::with_capacity(n), values: Vec::new() },
+        product_lists: ProductLists::default(),
     };
     let mut scratch = Scratch::default();
     let mut rest = lines;
@@ -390,6 +394,15 @@ fn aggregate_customer(
     };
     last_products.sort_unstable();
     last_products.dedup();
+    // `scratch.keyed` still holds each product with its latest day (products came last).
+    for &(product, day) in &scratch.keyed {
+        let class = (0..W).find(|&w| day > since(w));
+        let last = last_products.binary_search(&product).is_ok();
+        if class.is_some() || last {
+            out.product_lists.entries.push(ProductLists::entry(product, class, last));
+        }
+    }
+    out.product_lists.end_customer();
     for (dim, key) in dims {
         let mut values: Vec<u32> = last_products.iter().map(|&p| key(p)).collect();
         values.sort_unstable();

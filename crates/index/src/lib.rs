@@ -7,12 +7,14 @@
 mod build;
 mod error;
 mod number;
+mod products;
 mod reindex;
 mod store;
 
 pub use build::build;
 pub use error::{IndexError, Result};
 pub use number::{Column, NumberIndex, Packed, MAX_BUCKETS, NULL};
+pub use products::{for_each_page, ProductGroup, ProductLists, PAGE};
 pub use reindex::{reindex, ReindexError, ReindexOptions};
 pub use store::{generations, open, open_generation, read_meta, Generation, Writer, FORMAT_VERSION};
 
@@ -68,6 +70,8 @@ pub struct Dimensions {
     pub product_name: Vec<String>,
     /// Brand number of each product.
     pub product_brand: Vec<u32>,
+    /// Category number of each product.
+    pub product_category: Vec<u32>,
 }
 
 impl Dimensions {
@@ -114,6 +118,7 @@ pub struct Strings {
 
 impl Strings {
     /// String `i`.
+    #[inline]
     pub fn get(&self, i: u32) -> &str {
         let i = i as usize;
         let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
@@ -132,10 +137,18 @@ pub struct Lists {
 
 impl Lists {
     /// Customer `i`'s list.
+    #[inline]
     pub fn get(&self, i: u32) -> &[u32] {
         let i = i as usize;
         let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
         &self.values[start..self.ends[i] as usize]
+    }
+
+    /// Appends the lists of `other`, as those of the customers after these.
+    pub fn append(&mut self, other: &Lists) {
+        let base = self.values.len() as u64;
+        self.values.extend_from_slice(&other.values);
+        self.ends.extend(other.ends.iter().map(|end| base + end));
     }
 }
 
@@ -152,6 +165,9 @@ pub struct Index {
     pub customer_ids: Strings,
     /// The distinct product numbers of each customer's last order.
     pub last_products: Lists,
+    /// Each customer's products bought within the longest window or in the last order,
+    /// to answer large groups of brand, category and product conditions member by member.
+    pub product_lists: ProductLists,
     /// Customers in each age facet bucket ([`tamsa_model::AGE_BUCKETS`], then unknown).
     pub age_buckets: Vec<RoaringBitmap>,
     /// Every customer.

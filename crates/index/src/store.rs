@@ -28,10 +28,10 @@ use xxhash_rust::xxh3::Xxh3;
 
 use crate::error::{IndexError, Result};
 use crate::number::{Column, NumberIndex, Packed};
-use crate::{Dimensions, FieldIndex, Index, Lists, Meta, Strings, ValueIndex};
+use crate::{Dimensions, FieldIndex, Index, Lists, Meta, ProductLists, Strings, ValueIndex};
 
 /// The version of the on-disk format this build writes and reads.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 
 const CURRENT: &str = "CURRENT";
 const MANIFEST: &str = "manifest.json";
@@ -67,6 +67,7 @@ struct Manifest {
     fields: Vec<StoredField>,
     customer_ids: (Blob, Blob),
     last_products: (Blob, Blob),
+    product_lists: (Blob, Blob),
     age_buckets: Vec<Blob>,
     data_bytes: u64,
     data_xxh3: String,
@@ -269,6 +270,7 @@ fn write_generation(dir: &Path, index: &mut Index, keep: usize) -> Result<u64> {
     }
     let customer_ids = (data.bytes(&index.customer_ids.bytes)?, data.u64s(&index.customer_ids.ends)?);
     let last_products = (data.u64s(&index.last_products.ends)?, data.u32s(&index.last_products.values)?);
+    let product_lists = (data.u32s(&index.product_lists.offsets)?, data.u32s(&index.product_lists.entries)?);
     let age_buckets = index.age_buckets.iter().map(|b| data.bitmap(b)).collect::<Result<_>>()?;
     let data_bytes = data.offset;
     let data_xxh3 = format!("{:016x}", data.hasher.digest());
@@ -287,6 +289,7 @@ fn write_generation(dir: &Path, index: &mut Index, keep: usize) -> Result<u64> {
         fields,
         customer_ids,
         last_products,
+        product_lists,
         age_buckets,
         data_bytes,
         data_xxh3,
@@ -480,6 +483,10 @@ pub fn open_generation(gen_dir: &Path) -> Result<Index> {
         last_products: Lists {
             ends: data.u64s(manifest.last_products.0)?,
             values: data.u32s(manifest.last_products.1)?,
+        },
+        product_lists: ProductLists {
+            offsets: data.u32s(manifest.product_lists.0)?,
+            entries: data.u32s(manifest.product_lists.1)?,
         },
         age_buckets: manifest.age_buckets.iter().map(|&b| data.bitmap(b)).collect::<Result<_>>()?,
         universe: RoaringBitmap::from_sorted_iter(0..population).expect("ascending"),

@@ -9,8 +9,8 @@
 
 use rayon::prelude::*;
 use roaring::{MultiOps, RoaringBitmap};
-use tamsa_index::{FieldIndex, Index};
-use tamsa_model::FieldId;
+use tamsa_index::{FieldIndex, Index, ProductGroup};
+use tamsa_model::{catalog, Dimension, FieldId, Kind, WINDOWS};
 
 use crate::ast::{Cond, Node, Pred};
 
@@ -29,7 +29,25 @@ pub trait Source {
     fn exists(&self, field: FieldId) -> &RoaringBitmap;
     /// About how many customers a range matches.
     fn estimate_range(&self, field: FieldId, lo: i64, hi: i64) -> u64;
+    /// Whether the values of a set field can be read from each customer's product lists
+    /// (brands, categories and products, in a window or of the last order).
+    fn has_product_lists(&self, field: FieldId) -> bool;
+    /// The customers of `mask` holding any of `values` (each a value of a field for which
+    /// [`Self::has_product_lists`] holds), read from the members' product lists.
+    fn product_lists_within(&self, values: &[(FieldId, u32)], mask: &RoaringBitmap) -> RoaringBitmap;
+    /// What reading one candidate's product lists costs, counted in elements of value
+    /// bitmaps (an in-place difference costs about one per element): the evaluator reads
+    /// lists instead of bitmaps when that costs less.
+    fn product_lists_cost(&self) -> u64 {
+        PRODUCT_LISTS_COST_PER_MEMBER
+    }
 }
+
+/// See [`Source::product_lists_cost`]. A member's list holds a few entries, each a table
+/// lookup, but the members of a mask lie scattered over the lists, so each costs cache
+/// misses: measured at 15 million customers, lists won for groups of hundreds of values and
+/// lost for groups of tens with a cost of 32, and 96 to 192 did best on both.
+pub const PRODUCT_LISTS_COST_PER_MEMBER: u64 = 128;
 
 static EMPTY: std::sync::LazyLock<RoaringBitmap> = std::sync::LazyLock::new(RoaringBitmap::new);
 
@@ -77,6 +95,61 @@ impl Source for Index {
             }
             FieldIndex::Values(_) => 0,
         }
+    }
+
+    fn has_product_lists(&self, field: FieldId) -> bool {
+        let def = &catalog()[field];
+        def.kind == Kind::Set
+            && matches!(def.dimension, Some(Dimension::Brand | Dimension::Category | Dimension::Product))
+    }
+
+    fn product_lists_within(&self, values: &[(FieldId, u32)], mask: &RoaringBitmap) -> RoaringBitmap {
+        let dims = &self.dims;
+        // Per brand, category and product: the widest window class that matches, and
+        // whether the last order matches.
+        let mut reach =
+            [vec![0u8; dims.brand.len()], vec![0u8; dims.category.len()], vec![0u8; dims.product.len()]];
+        let mut last = [
+            vec![false; dims.brand.len()],
+            vec![false; dims.category.len()],
+            vec![false; dims.product.len()],
+        ];
+        for &(field, value) in values {
+            let def = &catalog()[field];
+            let table = match def.dimension {
+                Some(Dimension::Brand) => 0,
+                Some(Dimension::Category) => 1,
+                Some(Dimension::Product) => 2,
+                _ => unreachable!("values on product lists are of brands, categories or products"),
+            };
+            let value = value as usize;
+            match def.window {
+                Some(w) => {
+                    let class = WINDOWS.iter().position(|&x| x == w).expect("a known window") + 1;
+                    if let Some(r) = reach[table].get_mut(value) {
+                        *r = (*r).max(class as u8);
+                    }
+                }
+                None => {
+                    if let Some(l) = last[table].get_mut(value) {
+                        *l = true;
+                    }
+                }
+            }
+        }
+        let mut group = ProductGroup::new(dims.product.len());
+        for product in 0..dims.product.len() {
+            let brand = dims.product_brand.get(product).map(|&b| b as usize);
+            let category = dims.product_category.get(product).map(|&c| c as usize);
+            let of = |table: usize, key: Option<usize>| key.map(|k| (table, k));
+            for (table, key) in [of(0, brand), of(1, category), Some((2, product))].into_iter().flatten() {
+                group.reach(product, usize::from(reach[table].get(key).copied().unwrap_or(0)));
+                if last[table].get(key).copied().unwrap_or(false) {
+                    group.last(product);
+                }
+            }
+        }
+        self.product_group_members(&group, mask)
     }
 }
 
@@ -183,12 +256,18 @@ pub fn within(node: &Node, mask: &RoaringBitmap, source: &impl Source) -> Roarin
             result.unwrap_or_else(|| mask.clone())
         }
         Node::Any(children) => {
-            let mut plain: Vec<&RoaringBitmap> = Vec::new();
+            // Value bitmaps, each with its (field, value) when it can be read from product lists.
+            let mut plain: Vec<(&RoaringBitmap, Option<(FieldId, u32)>)> = Vec::new();
             let mut others: Vec<&Node> = Vec::new();
             for child in children {
                 match child {
                     Node::Cond(Cond { field, pred: Pred::Values(values) }) => {
-                        plain.extend(values.iter().map(|&v| source.value_bitmap(*field, v)))
+                        let listed = source.has_product_lists(*field);
+                        plain.extend(
+                            values
+                                .iter()
+                                .map(|&v| (source.value_bitmap(*field, v), listed.then_some((*field, v)))),
+                        )
                     }
                     other => others.push(other),
                 }
@@ -196,20 +275,35 @@ pub fn within(node: &Node, mask: &RoaringBitmap, source: &impl Source) -> Roarin
             if full {
                 // Over everyone, a group is one union of its plain value bitmaps and the rest.
                 let mut parts: Vec<RoaringBitmap> = others.iter().map(|c| within(c, mask, source)).collect();
-                parts.push(plain.union());
+                parts.push(plain.iter().map(|(b, _)| *b).union());
                 return parts.union();
             }
             // Within a mask, each child only looks at the customers no earlier child matched,
             // so a broad group touches less and less and stops once the mask is covered.
             // Each member takes what it matches out of the customers still unmatched; what
             // the group matched is then the mask minus what is left. One in-place difference
-            // per bitmap, and nothing left to do once the mask is covered.
-            plain.sort_by_key(|b| std::cmp::Reverse(b.len()));
+            // per bitmap, largest first, and nothing left to do once the mask is covered.
+            // Values that product lists can answer come last; once reading the lists of the
+            // customers left costs less than the bitmaps still to go, lists answer the rest.
+            plain.sort_by_key(|(b, listed)| (listed.is_some(), std::cmp::Reverse(b.len())));
+            let listed_bitmaps: Vec<&RoaringBitmap> =
+                plain.iter().filter(|(_, l)| l.is_some()).map(|(b, _)| *b).collect();
+            let mut listed_done = 0;
             let mut remaining = mask.clone();
-            for bitmap in plain {
+            for (i, &(bitmap, listed)) in plain.iter().enumerate() {
+                if listed.is_some()
+                    && product_lists_are_cheaper(&listed_bitmaps[listed_done..], &remaining, source)
+                {
+                    let rest: Vec<(FieldId, u32)> = plain[i..].iter().filter_map(|(_, l)| *l).collect();
+                    remaining -= source.product_lists_within(&rest, &remaining);
+                    break;
+                }
                 remaining -= bitmap;
                 if remaining.is_empty() {
                     return mask.clone();
+                }
+                if listed.is_some() {
+                    listed_done += 1;
                 }
             }
             for child in others {
@@ -223,6 +317,16 @@ pub fn within(node: &Node, mask: &RoaringBitmap, source: &impl Source) -> Roarin
         }
         Node::Not(child) => mask - within(child, mask, source),
         Node::Cond(Cond { field, pred }) => match pred {
+            Pred::Values(values) if !full && source.has_product_lists(*field) => {
+                let bitmaps: Vec<&RoaringBitmap> =
+                    values.iter().map(|&v| source.value_bitmap(*field, v)).collect();
+                if product_lists_are_cheaper(&bitmaps, mask, source) {
+                    let listed: Vec<(FieldId, u32)> = values.iter().map(|&v| (*field, v)).collect();
+                    source.product_lists_within(&listed, mask)
+                } else {
+                    masked_union(bitmaps, mask, full)
+                }
+            }
             Pred::Values(values) => {
                 masked_union(values.iter().map(|&v| source.value_bitmap(*field, v)).collect(), mask, full)
             }
@@ -231,6 +335,22 @@ pub fn within(node: &Node, mask: &RoaringBitmap, source: &impl Source) -> Roarin
             Pred::Exists(false) => mask - source.exists(*field),
         },
     }
+}
+
+/// Whether reading the product lists of `mask`'s members costs less than taking `bitmaps`
+/// out of `mask` one by one. A difference costs about one unit per member of `mask` (a
+/// lookup in a dense container) plus, for a sparse bitmap (array containers), one per
+/// element of it within `mask`'s span of customer numbers (a customer-range shard reads
+/// its share).
+fn product_lists_are_cheaper(bitmaps: &[&RoaringBitmap], mask: &RoaringBitmap, source: &impl Source) -> bool {
+    let (Some(min), Some(max)) = (mask.min(), mask.max()) else { return false };
+    let population = source.population().max(1);
+    let span = u64::from(max - min) + 1;
+    // Below one in 16 customers, a bitmap spread over everyone keeps array containers.
+    let sparse: u64 = bitmaps.iter().map(|b| b.len()).filter(|&n| n < population / 16).sum();
+    let bitmaps_cost =
+        (bitmaps.len() as u64).saturating_mul(mask.len()) + sparse.saturating_mul(span) / population;
+    mask.len().saturating_mul(source.product_lists_cost()) < bitmaps_cost
 }
 
 /// The union of `bitmaps`, within `mask`.

@@ -153,7 +153,7 @@ impl Engine {
             }
             display_order.insert(dim, order);
         }
-        let totals = profile::totals(&index, spend_365d);
+        let totals = profile::totals(&index, spend_365d, [gender, channel_365d, region, tier]);
         Engine {
             index,
             schema,

@@ -1,14 +1,18 @@
 //! The profile of a segment: its count and how it is made up (age, gender, channel,
 //! region, tier, top last-purchased products, spend), beside the population's.
 //!
-//! Few-valued facets are counted from bitmap cardinalities. The product top list and the
-//! spend sum need a pass over members; when the segment is more than half the population
-//! the pass runs over the complement and subtracts from the population's totals.
+//! Everything is counted in one pass over the members: each customer's few-valued facets
+//! (age bucket, gender, channel_365d, region, tier) are packed into one facet code, so a
+//! member costs one histogram increment for them all, beside its last-order products and
+//! its spend. When the segment is more than half the population the pass runs over the
+//! complement and subtracts from the population's totals. Per-value bitmap cardinalities
+//! (one `intersection_len` per value) remain for indexes whose facet values are too many
+//! to pack into 16 bits.
 
 use rayon::prelude::*;
 use roaring::RoaringBitmap;
 use serde::Serialize;
-use tamsa_index::{FieldIndex, Index};
+use tamsa_index::{for_each_page, Column, FieldIndex, Index, PAGE};
 use tamsa_model::{Dimension, FieldId, AGE_BUCKETS};
 
 use crate::Engine;
@@ -48,23 +52,128 @@ pub struct Facets {
     pub spend_365d_sum: i64,
 }
 
+/// The few-valued facets, in the order of [`FacetCodes::radices`].
+const FEW_VALUED: usize = 5;
+
+/// Each customer's age bucket, gender, channel_365d, region and tier packed into one
+/// number (mixed radix), so that one histogram of codes counts all five facets.
+pub(crate) struct FacetCodes {
+    /// The code of each customer.
+    codes: Vec<u16>,
+    /// How many values each facet has: age buckets (unknown last), then the value numbers
+    /// of gender, channel_365d, region and tier.
+    radices: [usize; FEW_VALUED],
+}
+
+impl FacetCodes {
+    /// Packs the facets of every customer, or `None` when their combinations do not fit
+    /// in 16 bits (then the facets are counted from bitmaps).
+    fn new(index: &Index, fields: [FieldId; FEW_VALUED - 1]) -> Option<FacetCodes> {
+        let columns: Vec<(&Column, usize)> = fields
+            .iter()
+            .map(|&field| match index.field(field) {
+                FieldIndex::Values(v) => Some((v.codes.as_ref()?, v.bitmaps.len())),
+                FieldIndex::Number(_) => None,
+            })
+            .collect::<Option<_>>()?;
+        let mut radices = [index.age_buckets.len(); FEW_VALUED];
+        for (radix, (_, values)) in radices[1..].iter_mut().zip(&columns) {
+            *radix = (*values).max(1);
+        }
+        if radices.iter().product::<usize>() > usize::from(u16::MAX) + 1 {
+            return None;
+        }
+        let population = index.population() as usize;
+        let mut codes = vec![0u16; population];
+        // Age buckets first (bitmaps), then each coded field's value, most significant first.
+        for (bucket, members) in index.age_buckets.iter().enumerate() {
+            for member in members {
+                codes[member as usize] = bucket as u16;
+            }
+        }
+        codes.par_chunks_mut(1 << 16).enumerate().for_each(|(chunk, codes)| {
+            let first = (chunk << 16) as u32;
+            for (offset, code) in codes.iter_mut().enumerate() {
+                let customer = first + offset as u32;
+                for ((column, _), &radix) in columns.iter().zip(&radices[1..]) {
+                    let value = column.get(customer).unwrap_or(0) as u16;
+                    *code = *code * radix as u16 + value;
+                }
+            }
+        });
+        Some(FacetCodes { codes, radices })
+    }
+
+    /// The number of distinct codes.
+    fn combinations(&self) -> usize {
+        self.radices.iter().product()
+    }
+
+    /// Per facet, the count of each value, from a histogram of codes.
+    fn split(&self, histogram: &[u64]) -> [Vec<u64>; FEW_VALUED] {
+        let mut counts = self.radices.map(|radix| vec![0u64; radix]);
+        for (mut code, &n) in histogram.iter().enumerate() {
+            if n == 0 {
+                continue;
+            }
+            for (facet, &radix) in self.radices.iter().enumerate().rev() {
+                counts[facet][code % radix] += n;
+                code /= radix;
+            }
+        }
+        counts
+    }
+}
+
 /// What the population-wide totals of the pass-based facets are, computed once per index.
 pub(crate) struct Totals {
-    pub last_product: Vec<u64>,
-    pub spend_365d: i128,
+    pass: Pass,
+    codes: Option<FacetCodes>,
 }
 
 /// Per-member sums the facets need.
+#[derive(Clone)]
 struct Pass {
     last_product: Vec<u64>,
     spend_365d: i128,
+    /// How many members have each facet code (empty without facet codes).
+    codes: Vec<u64>,
+}
+
+impl Pass {
+    fn empty(products: usize, codes: usize) -> Pass {
+        Pass { last_product: vec![0; products], spend_365d: 0, codes: vec![0; codes] }
+    }
+
+    fn add(mut self, other: &Pass) -> Pass {
+        self.last_product.iter_mut().zip(&other.last_product).for_each(|(x, y)| *x += y);
+        self.codes.iter_mut().zip(&other.codes).for_each(|(x, y)| *x += y);
+        self.spend_365d += other.spend_365d;
+        self
+    }
+
+    /// `self` minus `part` (the sums of a subset of `self`'s members).
+    fn minus(mut self, part: &Pass) -> Pass {
+        self.last_product.iter_mut().zip(&part.last_product).for_each(|(x, y)| *x -= y);
+        self.codes.iter_mut().zip(&part.codes).for_each(|(x, y)| *x -= y);
+        self.spend_365d -= part.spend_365d;
+        self
+    }
 }
 
 /// Below this many members a pass runs on one thread.
 pub(crate) const PARALLEL_PASS_FROM: u64 = 16_384;
 
-fn pass(index: &Index, members: &RoaringBitmap, spend: FieldId, parallel_from: u64) -> Pass {
+fn pass(
+    index: &Index,
+    members: &RoaringBitmap,
+    spend: FieldId,
+    codes: Option<&FacetCodes>,
+    parallel_from: u64,
+) -> Pass {
     let FieldIndex::Number(spend) = index.field(spend) else { unreachable!("spend_365d is a number") };
+    let products = index.dims.product.len();
+    let combinations = codes.map_or(0, FacetCodes::combinations);
     // Members in customer ranges, one per thread, each read a page at a time.
     let threads = if members.len() < parallel_from { 1 } else { rayon::current_num_threads().max(1) };
     let step = index.population().div_ceil(threads as u32).max(1);
@@ -72,70 +181,75 @@ fn pass(index: &Index, members: &RoaringBitmap, spend: FieldId, parallel_from: u
         .into_par_iter()
         .map(|t| {
             let (start, end) = (t * step, (t * step).saturating_add(step));
-            let mut counts = vec![0u64; index.dims.product.len()];
-            let mut sum = 0i128;
-            let mut page = [0u32; 1024];
-            let mut iter = members.range(start..end);
-            loop {
-                let filled = iter.next_many(&mut page);
-                if filled.is_empty() {
-                    break;
+            let mut part = Pass::empty(products, combinations);
+            let mut spans = [(0usize, 0usize); PAGE];
+            let lists = &index.last_products;
+            for_each_page(members.range(start..end), |page| {
+                // Members lie scattered over the columns: first the loads that do not wait
+                // on each other (list bounds, spend, facet code), so that many cache misses
+                // are in flight at once, then the lists themselves.
+                for (span, &member) in spans.iter_mut().zip(page) {
+                    let i = member as usize;
+                    *span = (if i == 0 { 0 } else { lists.ends[i - 1] as usize }, lists.ends[i] as usize);
+                    part.spend_365d += i128::from(spend.column.get(member).unwrap_or(0));
                 }
-                for &member in filled.iter() {
-                    for &product in index.last_products.get(member) {
-                        counts[product as usize] += 1;
+                if let Some(codes) = codes {
+                    for &member in page {
+                        part.codes[usize::from(codes.codes[member as usize])] += 1;
                     }
-                    sum += i128::from(spend.column.get(member).unwrap_or(0));
                 }
-            }
-            Pass { last_product: counts, spend_365d: sum }
+                for &(from, to) in &spans[..page.len()] {
+                    for &product in &lists.values[from..to] {
+                        part.last_product[product as usize] += 1;
+                    }
+                }
+            });
+            part
         })
         .collect();
-    parts
-        .into_iter()
-        .reduce(|mut a, b| {
-            a.last_product.iter_mut().zip(&b.last_product).for_each(|(x, y)| *x += y);
-            a.spend_365d += b.spend_365d;
-            a
-        })
-        .unwrap_or(Pass { last_product: vec![0; index.dims.product.len()], spend_365d: 0 })
+    parts.iter().fold(Pass::empty(products, combinations), Pass::add)
 }
 
-pub(crate) fn totals(index: &Index, spend: FieldId) -> Totals {
-    let all = pass(index, &index.universe, spend, PARALLEL_PASS_FROM);
-    Totals { last_product: all.last_product, spend_365d: all.spend_365d }
+pub(crate) fn totals(index: &Index, spend: FieldId, facet_fields: [FieldId; FEW_VALUED - 1]) -> Totals {
+    let codes = FacetCodes::new(index, facet_fields);
+    let pass = pass(index, &index.universe, spend, codes.as_ref(), PARALLEL_PASS_FROM);
+    Totals { pass, codes }
 }
 
 impl Engine {
-    fn value_counts(
-        &self,
-        field: FieldId,
-        members: &RoaringBitmap,
-    ) -> serde_json::Map<String, serde_json::Value> {
-        let FieldIndex::Values(values) = self.index.field(field) else {
-            unreachable!("facet of a valued field")
-        };
-        let dim = self.schema.fields()[field].dimension.expect("valued");
-        let full = members.len() == u64::from(self.index.population());
-        let names = self.schema.values(dim);
-        let order = self.display_order(dim);
-        order
-            .iter()
-            .map(|&v| {
-                let bitmap = &values.bitmaps[v as usize];
-                let count = if full { bitmap.len() } else { bitmap.intersection_len(members) };
-                (names[v as usize].clone(), count.into())
-            })
-            .collect()
-    }
-
     /// The facets of `members`.
     pub fn facets(&self, members: &RoaringBitmap) -> Facets {
-        // The bitmap counts and the pass over members are independent: run them side by side.
-        let (counted, (counts, spend)) =
-            rayon::join(|| self.bitmap_facets(members), || self.pass_facets(members));
+        let (counted, pass) = match &self.totals.codes {
+            Some(codes) => {
+                let pass = self.pass_facets(members, Some(codes));
+                (self.coded_facets(codes, &pass.codes), pass)
+            }
+            None => {
+                // The bitmap counts and the pass over members are independent: side by side.
+                rayon::join(|| self.bitmap_facets(members), || self.pass_facets(members, None))
+            }
+        };
+        self.assemble(counted, &pass)
+    }
+
+    /// The facets of `members`, the few-valued ones counted from bitmap cardinalities
+    /// (one `intersection_len` per value) rather than in the pass over members: the
+    /// strategy for indexes whose facet codes do not fit, kept public to check one way
+    /// against the other.
+    #[doc(hidden)]
+    pub fn facets_from_bitmaps(&self, members: &RoaringBitmap) -> Facets {
+        let (counted, pass) = rayon::join(|| self.bitmap_facets(members), || self.pass_facets(members, None));
+        self.assemble(counted, &pass)
+    }
+
+    fn assemble(
+        &self,
+        counted: [serde_json::Map<String, serde_json::Value>; FEW_VALUED],
+        pass: &Pass,
+    ) -> Facets {
         let index = &self.index;
-        let mut top: Vec<(u64, &str, usize)> = counts
+        let mut top: Vec<(u64, &str, usize)> = pass
+            .last_product
             .iter()
             .enumerate()
             .filter(|(_, &c)| c > 0)
@@ -159,6 +273,7 @@ impl Engine {
             })
             .collect();
         let [age, gender, channel_365d, region, tier] = counted;
+        let spend = pass.spend_365d;
         Facets {
             age,
             gender,
@@ -168,6 +283,54 @@ impl Engine {
             last_product,
             spend_365d_sum: i64::try_from(spend).unwrap_or(if spend < 0 { i64::MIN } else { i64::MAX }),
         }
+    }
+
+    /// The five few-valued facets as labelled maps, from a histogram of facet codes.
+    fn coded_facets(
+        &self,
+        codes: &FacetCodes,
+        histogram: &[u64],
+    ) -> [serde_json::Map<String, serde_json::Value>; FEW_VALUED] {
+        let [age, gender, channel, region, tier] = codes.split(histogram);
+        let labels = AGE_BUCKETS.iter().map(|b| b.0).chain(["unknown"]);
+        let age = labels.zip(age).map(|(label, n)| (label.to_owned(), n.into())).collect();
+        let labelled = |field: FieldId, counts: Vec<u64>| {
+            let dim = self.schema.fields()[field].dimension.expect("valued");
+            let names = self.schema.values(dim);
+            self.display_order(dim)
+                .iter()
+                .map(|&v| (names[v as usize].clone(), counts.get(v as usize).copied().unwrap_or(0).into()))
+                .collect()
+        };
+        [
+            age,
+            labelled(self.gender, gender),
+            labelled(self.channel_365d, channel),
+            labelled(self.region, region),
+            labelled(self.tier, tier),
+        ]
+    }
+
+    fn value_counts(
+        &self,
+        field: FieldId,
+        members: &RoaringBitmap,
+    ) -> serde_json::Map<String, serde_json::Value> {
+        let FieldIndex::Values(values) = self.index.field(field) else {
+            unreachable!("facet of a valued field")
+        };
+        let dim = self.schema.fields()[field].dimension.expect("valued");
+        let full = members.len() == u64::from(self.index.population());
+        let names = self.schema.values(dim);
+        let order = self.display_order(dim);
+        order
+            .iter()
+            .map(|&v| {
+                let bitmap = &values.bitmaps[v as usize];
+                let count = if full { bitmap.len() } else { bitmap.intersection_len(members) };
+                (names[v as usize].clone(), count.into())
+            })
+            .collect()
     }
 
     /// Age, gender, channel_365d, region and tier counts of `members`, from bitmap
@@ -188,18 +351,21 @@ impl Engine {
         [age, next(), next(), next(), next()]
     }
 
-    /// Per-product counts of last orders, and the spend sum, of `members`: one pass over the
-    /// members, or over the rest of the population when that is smaller.
-    fn pass_facets(&self, members: &RoaringBitmap) -> (Vec<u64>, i128) {
+    /// Per-product counts of last orders, the spend sum and (with `codes`) the histogram of
+    /// facet codes of `members`: one pass over the members, or over the rest of the
+    /// population when that is smaller.
+    fn pass_facets(&self, members: &RoaringBitmap, codes: Option<&FacetCodes>) -> Pass {
         let index = &self.index;
         if members.len() * 2 <= u64::from(index.population()) {
-            let p = pass(index, members, self.spend_365d, self.parallel_pass_from);
-            (p.last_product, p.spend_365d)
+            pass(index, members, self.spend_365d, codes, self.parallel_pass_from)
         } else {
             let rest = &index.universe - members;
-            let p = pass(index, &rest, self.spend_365d, self.parallel_pass_from);
-            let counts = self.totals.last_product.iter().zip(&p.last_product).map(|(t, r)| t - r).collect();
-            (counts, self.totals.spend_365d - p.spend_365d)
+            let part = pass(index, &rest, self.spend_365d, codes, self.parallel_pass_from);
+            let mut whole = self.totals.pass.clone();
+            if codes.is_none() {
+                whole.codes.clear();
+            }
+            whole.minus(&part)
         }
     }
 

@@ -12,9 +12,10 @@ use chrono::{Datelike, Months, NaiveDate, NaiveDateTime, TimeDelta};
 use proptest::collection::vec;
 use proptest::prelude::*;
 use proptest::sample::{select, Index};
+use roaring::RoaringBitmap;
 use serde_json::{json, Map, Value};
 use tamsa_model::{catalog, format_day, Dimension, FieldDef, Kind};
-use tamsa_query::{Engine, Facets, FieldValue, ProductCount};
+use tamsa_query::{Engine, Facets, FieldValue, ProductCount, Source};
 
 use crate::fixture::{self, customer, product, purchase, Customer, Product, Purchase};
 
@@ -831,6 +832,43 @@ fn engine_value(engine: &Engine, field: usize, customer: u32) -> Option<Val> {
     })
 }
 
+/// The index as a source whose product lists cost what the test says, to force reading
+/// set conditions from lists (0) or from bitmaps (`u64::MAX`).
+struct Costed<'a> {
+    index: &'a tamsa_index::Index,
+    product_lists_cost: u64,
+}
+
+impl Source for Costed<'_> {
+    fn population(&self) -> u64 {
+        Source::population(self.index)
+    }
+    fn universe(&self) -> &RoaringBitmap {
+        self.index.universe()
+    }
+    fn value_bitmap(&self, field: usize, value: u32) -> &RoaringBitmap {
+        self.index.value_bitmap(field, value)
+    }
+    fn range(&self, field: usize, lo: i64, hi: i64, within: Option<&RoaringBitmap>) -> RoaringBitmap {
+        self.index.range(field, lo, hi, within)
+    }
+    fn exists(&self, field: usize) -> &RoaringBitmap {
+        self.index.exists(field)
+    }
+    fn estimate_range(&self, field: usize, lo: i64, hi: i64) -> u64 {
+        self.index.estimate_range(field, lo, hi)
+    }
+    fn has_product_lists(&self, field: usize) -> bool {
+        self.index.has_product_lists(field)
+    }
+    fn product_lists_within(&self, values: &[(usize, u32)], mask: &RoaringBitmap) -> RoaringBitmap {
+        self.index.product_lists_within(values, mask)
+    }
+    fn product_lists_cost(&self) -> u64 {
+        self.product_lists_cost
+    }
+}
+
 /// Indexes a scenario and compares the as-of day, every customer's number, category and
 /// bool values, and every query's members, count and facets with the oracle.
 fn check(s: &Scenario) -> Result<(), TestCaseError> {
@@ -864,7 +902,14 @@ fn check(s: &Scenario) -> Result<(), TestCaseError> {
         prop_assert_eq!(&got, &want, "members of {}", query);
         // Evaluated in customer ranges side by side, the members are the same.
         let split = tamsa_query::evaluate_split(&node, &engine.index, 3);
-        prop_assert_eq!(split, engine.segment(&node), "members of {} in 3 ranges", query);
+        prop_assert_eq!(&split, &engine.segment(&node), "members of {} in 3 ranges", query);
+        // Brand, category and product conditions read from product lists or from bitmaps,
+        // whichever the cost model picks, give the same members.
+        for cost in [0, u64::MAX] {
+            let costed = Costed { index: &engine.index, product_lists_cost: cost };
+            let got = tamsa_query::evaluate_split(&node, &costed, 3);
+            prop_assert_eq!(&got, &split, "members of {} with product lists costing {}", query, cost);
+        }
         // Step by step over a top-level `all`: each step counts the prefix's members.
         if let Some(Value::Array(children)) = query.get("all") {
             let nodes: Vec<_> = children.iter().map(|c| engine.parse(c).expect("valid child")).collect();
@@ -884,6 +929,14 @@ fn check(s: &Scenario) -> Result<(), TestCaseError> {
         let got = serde_json::to_string_pretty(&profile.facets).expect("json");
         let want = serde_json::to_string_pretty(&oracle.facets(&members)).expect("json");
         prop_assert_eq!(got, want, "facets of {}", query);
+        // Counted in one pass over facet codes or from per-value bitmaps, the facets agree.
+        let segment = engine.segment(&node);
+        prop_assert_eq!(
+            engine.facets(&segment),
+            engine.facets_from_bitmaps(&segment),
+            "facets of {} by bitmaps",
+            query
+        );
     }
     Ok(())
 }
