@@ -49,6 +49,23 @@ enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// Time each condition of one suite query's top-level `all`, in the order the
+    /// evaluator takes them, on one thread: where a slow query spends its time.
+    Explain {
+        #[arg(long)]
+        index: PathBuf,
+        #[arg(long)]
+        suite: PathBuf,
+        /// The size group, by its number of conditions.
+        #[arg(long)]
+        conditions: usize,
+        /// The query's position within its group.
+        #[arg(long)]
+        query: usize,
+        /// Timed runs of each step, after one warm-up run.
+        #[arg(long, default_value_t = 5)]
+        repeat: usize,
+    },
     /// Build the tantivy baseline: one document per customer of a Tamsa index.
     TantivyBuild {
         /// The Tamsa index to read the customers from.
@@ -115,6 +132,15 @@ struct SizeResult {
     median_count: u64,
     count_ms: Percentiles,
     profile_ms: Percentiles,
+    /// Each query's count and median times, in suite order, to find the slow ones.
+    per_query: Vec<QueryTimes>,
+}
+
+#[derive(Serialize)]
+struct QueryTimes {
+    count: u64,
+    count_ms: f64,
+    profile_ms: f64,
 }
 
 #[derive(Serialize)]
@@ -158,18 +184,27 @@ fn main() -> Result<()> {
                 let nodes: Vec<_> =
                     group.queries.iter().map(|q| engine.parse(q)).collect::<Result<_, _>>()?;
                 let mut counts = Vec::new();
-                let (mut count_ms, mut profile_ms) = (Vec::new(), Vec::new());
+                let (mut count_ms, mut profile_ms, mut per_query) = (Vec::new(), Vec::new(), Vec::new());
                 for node in &nodes {
-                    counts.push(engine.segment(node).len());
+                    let count = engine.segment(node).len();
+                    counts.push(count);
                     engine.profile(node);
+                    let (mut count_runs, mut profile_runs) = (Vec::new(), Vec::new());
                     for _ in 0..repeat {
                         let t = Instant::now();
                         std::hint::black_box(engine.segment(node).len());
-                        count_ms.push(t.elapsed().as_secs_f64() * 1e3);
+                        count_runs.push(t.elapsed().as_secs_f64() * 1e3);
                         let t = Instant::now();
                         std::hint::black_box(engine.profile(node));
-                        profile_ms.push(t.elapsed().as_secs_f64() * 1e3);
+                        profile_runs.push(t.elapsed().as_secs_f64() * 1e3);
                     }
+                    count_ms.extend_from_slice(&count_runs);
+                    profile_ms.extend_from_slice(&profile_runs);
+                    per_query.push(QueryTimes {
+                        count,
+                        count_ms: percentiles(count_runs).p50,
+                        profile_ms: percentiles(profile_runs).p50,
+                    });
                 }
                 counts.sort_unstable();
                 let result = SizeResult {
@@ -179,6 +214,7 @@ fn main() -> Result<()> {
                     median_count: counts.get(counts.len() / 2).copied().unwrap_or(0),
                     count_ms: percentiles(count_ms),
                     profile_ms: percentiles(profile_ms),
+                    per_query,
                 };
                 println!(
                     "| {} | {} | {} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} |",
@@ -224,6 +260,43 @@ fn main() -> Result<()> {
                 report.rss_before_bytes.unwrap_or(0) as f64 / (1 << 20) as f64,
             );
             println!("{}", serde_json::to_string_pretty(&report)?);
+            Ok(())
+        }
+        Command::Explain { index, suite, conditions, query, repeat } => {
+            let engine = Engine::new(tamsa_index::open(&index)?);
+            let suite: Suite = serde_json::from_slice(&std::fs::read(&suite)?)?;
+            let group = suite
+                .groups
+                .iter()
+                .find(|g| g.conditions == conditions)
+                .with_context(|| format!("the suite has no group of {conditions} conditions"))?;
+            let json = group.queries.get(query).with_context(|| format!("no query {query}"))?;
+            let node = engine.parse(json)?;
+            let children = match &node {
+                tamsa_query::Node::All(children) => children.clone(),
+                other => vec![other.clone()],
+            };
+            let mut order: Vec<(u64, &tamsa_query::Node)> =
+                children.iter().map(|c| (tamsa_query::estimate(c, &engine.index), c)).collect();
+            order.sort_by_key(|(estimate, _)| *estimate);
+            println!("| step | estimate | matching | ms (median) | condition |");
+            println!("|---:|---:|---:|---:|---|");
+            let mut mask = engine.index.universe.clone();
+            for (step, (estimate, child)) in order.into_iter().enumerate() {
+                let next = tamsa_query::within(child, &mask, &engine.index);
+                let mut runs: Vec<f64> = (0..repeat)
+                    .map(|_| {
+                        let t = Instant::now();
+                        std::hint::black_box(tamsa_query::within(child, &mask, &engine.index));
+                        t.elapsed().as_secs_f64() * 1e3
+                    })
+                    .collect();
+                runs.sort_by(f64::total_cmp);
+                let text = format!("{child:?}");
+                let text: String = text.chars().take(100).collect();
+                println!("| {step} | {estimate} | {} | {:.3} | {text} |", next.len(), runs[runs.len() / 2]);
+                mask = next;
+            }
             Ok(())
         }
         Command::TantivyRun { tantivy, index, suite, repeat, out, check, threads } => {

@@ -159,8 +159,14 @@ fn windowed(en: &str, ko: &str, window: u16) -> (String, String) {
     (format!("{en}, last {window} days"), format!("최근 {window}일 {ko}"))
 }
 
-/// Every field, in the order that [`FieldId`]s index.
-pub fn catalog() -> Vec<FieldDef> {
+/// Every field, in the order that [`FieldId`]s index. Built once; evaluation looks fields
+/// up here per condition.
+pub fn catalog() -> &'static [FieldDef] {
+    static CATALOG: std::sync::LazyLock<Vec<FieldDef>> = std::sync::LazyLock::new(build_catalog);
+    &CATALOG
+}
+
+fn build_catalog() -> Vec<FieldDef> {
     use Dimension as D;
     use Kind as K;
     let mut fields = vec![
@@ -255,7 +261,7 @@ mod tests {
                 assert_eq!(format!("{}_{w}d", def.base()), def.name);
             }
         }
-        let group = |name: &str| catalog().into_iter().find(|d| d.name == name).unwrap().group();
+        let group = |name: &str| catalog().iter().find(|d| d.name == name).unwrap().group();
         assert_eq!(group("brand_90d"), "brand");
         assert_eq!(group("aov_30d"), "spend_orders");
         assert_eq!(group("age"), "profile");

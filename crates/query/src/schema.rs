@@ -7,7 +7,7 @@ use tamsa_model::{catalog, Dimension, FieldDef, FieldId};
 
 /// The fields and, per dimension, the value names and numbers of one index.
 pub struct Schema {
-    fields: Vec<FieldDef>,
+    fields: &'static [FieldDef],
     by_name: HashMap<String, FieldId>,
     values: HashMap<Dimension, (Vec<String>, HashMap<String, u32>)>,
 }
@@ -41,7 +41,7 @@ impl Schema {
 
     /// Every field, by [`FieldId`].
     pub fn fields(&self) -> &[FieldDef] {
-        &self.fields
+        self.fields
     }
 
     /// A field by name.

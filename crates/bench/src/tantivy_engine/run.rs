@@ -14,7 +14,7 @@ use tantivy::{Index, ReloadPolicy};
 use super::field_handles;
 use super::profile::Profiler;
 use super::translate::Translator;
-use crate::{percentiles, SizeResult, Suite};
+use crate::{percentiles, QueryTimes, SizeResult, Suite};
 
 /// What `tantivy-run` reads, how it runs and where it writes.
 #[derive(Clone, Debug)]
@@ -82,7 +82,7 @@ pub fn run(options: &RunOptions) -> Result<()> {
     println!("| conditions | queries | median count | count p50 | count p95 | count p99 | profile p50 | profile p95 | profile p99 |");
     println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for group in &suite.groups {
-        let mut counts = Vec::new();
+        let (mut counts, mut per_query) = (Vec::new(), Vec::new());
         let (mut count_ms, mut profile_ms) = (Vec::new(), Vec::new());
         for (i, json) in group.queries.iter().enumerate() {
             let node = engine.parse(json)?;
@@ -112,6 +112,11 @@ pub fn run(options: &RunOptions) -> Result<()> {
                 own_profile_ms.push(t.elapsed().as_secs_f64() * 1e3);
             }
             counts.push(count);
+            per_query.push(QueryTimes {
+                count,
+                count_ms: median(&own_count_ms),
+                profile_ms: median(&own_profile_ms),
+            });
             answers.push(json!({
                 "conditions": group.conditions,
                 "query": i,
@@ -132,6 +137,7 @@ pub fn run(options: &RunOptions) -> Result<()> {
             median_count: counts.get(counts.len() / 2).copied().unwrap_or(0),
             count_ms: percentiles(count_ms),
             profile_ms: percentiles(profile_ms),
+            per_query,
         };
         println!(
             "| {} | {} | {} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} |",

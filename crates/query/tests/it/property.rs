@@ -890,7 +890,7 @@ fn check(s: &Scenario) -> Result<(), TestCaseError> {
         }
     }
 
-    let mut queries: Vec<Value> = s.queries.iter().map(|q| oracle.query(q, &fields)).collect();
+    let mut queries: Vec<Value> = s.queries.iter().map(|q| oracle.query(q, fields)).collect();
     queries.push(json!({"all": []}));
     for query in &queries {
         let node = engine.parse(query).map_err(|e| TestCaseError::fail(format!("{query}: {e}")))?;
