@@ -276,13 +276,12 @@ fn main() -> Result<()> {
                 tamsa_query::Node::All(children) => children.clone(),
                 other => vec![other.clone()],
             };
-            let mut order: Vec<(u64, &tamsa_query::Node)> =
-                children.iter().map(|c| (tamsa_query::estimate(c, &engine.index), c)).collect();
-            order.sort_by_key(|(estimate, _)| *estimate);
+            let order = tamsa_query::order(&children, &engine.index);
             println!("| step | estimate | matching | ms (median) | condition |");
             println!("|---:|---:|---:|---:|---|");
             let mut mask = engine.index.universe.clone();
-            for (step, (estimate, child)) in order.into_iter().enumerate() {
+            for (step, child) in order.into_iter().enumerate() {
+                let estimate = tamsa_query::estimate(child, &engine.index);
                 let next = tamsa_query::within(child, &mask, &engine.index);
                 let mut runs: Vec<f64> = (0..repeat)
                     .map(|_| {

@@ -171,6 +171,34 @@ pub fn estimate(node: &Node, source: &impl Source) -> u64 {
     }
 }
 
+/// The children of an `all` in the order they are best evaluated: a child costs about one
+/// operation per candidate for each of its bitmaps, so the least cost per customer taken
+/// away goes first, and costly children see fewer candidates.
+pub fn order<'a>(children: &'a [Node], source: &impl Source) -> Vec<&'a Node> {
+    let population = source.population().max(1) as f64;
+    let mut ranked: Vec<(f64, &Node)> = children
+        .iter()
+        .map(|c| {
+            let kept = estimate(c, source) as f64 / population;
+            (operations(c) as f64 / (1.0 - kept).max(1e-6), c)
+        })
+        .collect();
+    ranked.sort_by(|(a, _), (b, _)| a.total_cmp(b));
+    ranked.into_iter().map(|(_, c)| c).collect()
+}
+
+/// About how many bitmap operations a node costs within a mask; each costs about one unit
+/// per candidate, so this orders the children of an `all` together with [`estimate`].
+fn operations(node: &Node) -> u64 {
+    match node {
+        Node::All(children) | Node::Any(children) => children.iter().map(operations).sum::<u64>().max(1),
+        Node::Not(child) => operations(child) + 1,
+        Node::Cond(Cond { pred: Pred::Values(values), .. }) => values.len().max(1) as u64,
+        Node::Cond(Cond { pred: Pred::Range { .. }, .. }) => 3,
+        Node::Cond(Cond { pred: Pred::Exists(_), .. }) => 1,
+    }
+}
+
 /// The customers matching `node`.
 pub fn evaluate(node: &Node, source: &impl Source) -> RoaringBitmap {
     within(node, source.universe(), source)
@@ -228,13 +256,36 @@ fn customer_ranges(source: &impl Source, parts: usize) -> Vec<RoaringBitmap> {
 /// The customers matching `node`, evaluated in `parts` customer ranges side by side.
 ///
 /// Every bitmap operation is local to a range of customers, so each part does its share of
-/// the work on its own thread; the parts' results are disjoint and simply joined.
+/// the work on its own thread; the parts' results are disjoint and simply joined. The first
+/// child of an `all` is evaluated over everyone, where a group is one cheap union rather
+/// than differences over millions of candidates, and the parts go on from its result.
 pub fn evaluate_split(node: &Node, source: &(impl Source + Sync), parts: usize) -> RoaringBitmap {
     if parts <= 1 || source.population() < 2 {
         return evaluate(node, source);
     }
-    let results: Vec<RoaringBitmap> =
-        customer_ranges(source, parts).into_par_iter().map(|mask| within(node, &mask, source)).collect();
+    let (start, rest): (RoaringBitmap, Vec<&Node>) = match node {
+        Node::All(children) if !children.is_empty() => {
+            let ordered = order(children, source);
+            (within(ordered[0], source.universe(), source), ordered[1..].to_vec())
+        }
+        other => (source.universe().clone(), vec![other]),
+    };
+    if start.is_empty() {
+        return start;
+    }
+    let results: Vec<RoaringBitmap> = customer_ranges(source, parts)
+        .into_par_iter()
+        .map(|range| {
+            let mut matching = range & &start;
+            for child in &rest {
+                if matching.is_empty() {
+                    break;
+                }
+                matching = within(child, &matching, source);
+            }
+            matching
+        })
+        .collect();
     results.union()
 }
 
@@ -243,10 +294,8 @@ pub fn within(node: &Node, mask: &RoaringBitmap, source: &impl Source) -> Roarin
     let full = mask.len() == source.population();
     match node {
         Node::All(children) => {
-            let mut order: Vec<(u64, &Node)> = children.iter().map(|c| (estimate(c, source), c)).collect();
-            order.sort_by_key(|(cost, _)| *cost);
             let mut result: Option<RoaringBitmap> = None;
-            for (_, child) in order {
+            for child in order(children, source) {
                 let next = within(child, result.as_ref().unwrap_or(mask), source);
                 if next.is_empty() {
                     return next;

@@ -14,7 +14,7 @@ use std::collections::HashMap;
 use std::time::Instant;
 
 pub use ast::{Cond, Node, Pred};
-pub use eval::{estimate, evaluate, evaluate_split, evaluate_steps, within, Source};
+pub use eval::{estimate, evaluate, evaluate_split, evaluate_steps, order, within, Source};
 pub use parse::{parse, parse_str, QueryError};
 pub use profile::{Facets, ProductCount, TOP_PRODUCTS};
 pub use schema::{closest, Schema};
