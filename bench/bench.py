@@ -370,6 +370,41 @@ def gib(value):
     return f"{value / 2**30:.2f} GiB"
 
 
+def check_targets(size, entry):
+    """Each target the product is built for, the figure measured at `size`, and whether it holds."""
+    targets = []
+
+    def add(target, measured, met):
+        targets.append({"target": target, "measured": measured, "met": bool(met)})
+
+    by_conditions = {r["conditions"]: r for r in entry.get("tamsa", {}).get("sizes", [])}
+    if 500 in by_conditions:
+        p = by_conditions[500]["profile_ms"]
+        add("500 conditions with full profile: p50 < 50 ms", f"{ms(p['p50'])} ms", p["p50"] < 50)
+        add("500 conditions with full profile: p99 < 100 ms", f"{ms(p['p99'])} ms", p["p99"] < 100)
+        for engine in [e for e in ENGINES if e in entry]:
+            other = next(r for r in entry[engine]["sizes"] if r["conditions"] == 500)["profile_ms"]["p50"]
+            add(f"500 conditions: at least 10× faster than {engine} (p50)", f"{other / p['p50']:.1f}×", other >= 10 * p["p50"])
+    if 10 in by_conditions:
+        p = by_conditions[10]["profile_ms"]
+        add("10 conditions with full profile: p50 < 5 ms", f"{ms(p['p50'])} ms", p["p50"] < 5)
+    if "reindex" in entry:
+        r = entry["reindex"]
+        add("reindex: under 5 minutes", f"{r['seconds']:.0f} s", r["seconds"] < 300)
+        add("reindex: under 8 GB peak memory", gib(r["peak_rss_bytes"]), r["peak_rss_bytes"] < 8e9)
+    if "http" in entry:
+        level = max(entry["http"]["levels"], key=lambda l: l["clients"])
+        add(f"{level['clients']} clients: no errors", str(level["errors"]), level["errors"] == 0)
+        p99 = level["p99_ms"] or float("inf")
+        add(f"{level['clients']} clients: p99 < 250 ms", f"{ms(p99)} ms", p99 < 250)
+    if "export" in entry:
+        e = entry["export"]
+        add("export: over 1 million rows/s", f"{e['rows_per_second']:,.0f} rows/s", e["rows_per_second"] > 1e6)
+        add("export: server memory flat (growth under 64 MiB)", f"+{e['rss_growth_bytes'] / 2**20:.0f} MiB",
+            e["rss_growth_bytes"] < 64 * 2**20)
+    return targets
+
+
 def stage_report(sizes, args):
     largest = max(sizes)
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
@@ -449,6 +484,13 @@ def stage_report(sizes, args):
                   f"{e['rows']:,} rows ({e['columns']}) as CSV in {e['seconds']:.1f} s: {e['rows_per_second']:,.0f} rows/s; "
                   f"server memory {gib(e['rss_before_bytes'])} before, {gib(e['rss_peak_bytes'])} at peak "
                   f"(+{e['rss_growth_bytes'] / 2**20:.0f} MiB).", ""]
+    targets = check_targets(largest, big)
+    report["targets"] = targets
+    if targets:
+        lines += [f"## Targets ({largest:,} customers)", "", "| target | measured | |", "|---|---|---|"]
+        for t in targets:
+            lines.append(f"| {t['target']} | {t['measured']} | {'met' if t['met'] else '**NOT MET**'} |")
+        lines.append("")
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / f"bench-{stamp}.md").write_text("\n".join(lines) + "\n")
     save(RESULTS / f"bench-{stamp}.json", report)
