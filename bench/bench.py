@@ -141,11 +141,14 @@ def stage_reindex(sizes, args):
             "purchase_lines": meta["report"].get("purchase_lines"),
             "as_of": meta["as_of"],
         })
+        # Tamsa's answers belong to the index they came from.
+        (work(size) / "answers.json").unlink(missing_ok=True)
 
 
 def stage_suite(sizes, args):
     for size in sizes:
         run([binary("tamsa-bench"), "suite", "--index", index_dir(size), "--seed", 7, "--out", work(size) / "suite.json"])
+        (work(size) / "answers.json").unlink(missing_ok=True)
 
 
 def stage_tamsa(sizes, args):

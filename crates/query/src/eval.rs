@@ -211,12 +211,17 @@ pub fn evaluate_steps(
     source: &(impl Source + Sync),
     parts: usize,
 ) -> (RoaringBitmap, Vec<u64>) {
+    let Some((first, rest)) = conditions.split_first() else {
+        return (source.universe().clone(), Vec::new());
+    };
+    // The first condition over everyone, where a group is one union (see `evaluate_split`).
+    let start = within(first, source.universe(), source);
     let results: Vec<(RoaringBitmap, Vec<u64>)> = customer_ranges(source, parts)
         .into_par_iter()
-        .map(|mask| {
-            let mut counts = Vec::with_capacity(conditions.len());
-            let mut matching = mask;
-            for condition in conditions {
+        .map(|range| {
+            let mut counts = Vec::with_capacity(rest.len());
+            let mut matching = range & &start;
+            for condition in rest {
                 if !matching.is_empty() {
                     matching = within(condition, &matching, source);
                 }
@@ -225,10 +230,11 @@ pub fn evaluate_steps(
             (matching, counts)
         })
         .collect();
-    let mut counts = vec![0; conditions.len()];
+    let mut counts = vec![0; rest.len()];
     for (_, part) in &results {
         counts.iter_mut().zip(part).for_each(|(total, n)| *total += n);
     }
+    counts.insert(0, start.len());
     (results.into_iter().map(|(m, _)| m).union(), counts)
 }
 
