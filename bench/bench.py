@@ -250,9 +250,11 @@ WRK_SCRIPT = """
 local queries = {}
 for line in io.lines(os.getenv("TAMSA_QUERIES")) do queries[#queries + 1] = line end
 local i = math.random(#queries)
+local headers = {["Content-Type"] = "application/json"}
+if os.getenv("TAMSA_FRESH") == "1" then headers["Cache-Control"] = "no-cache" end
 request = function()
   i = i % #queries + 1
-  return wrk.format("POST", "/api/query", {["Content-Type"] = "application/json"}, queries[i])
+  return wrk.format("POST", "/api/query", headers, queries[i])
 end
 """
 
@@ -291,15 +293,19 @@ def stage_http(sizes, args):
     server = Server(size)
     try:
         results = []
-        for clients in CLIENTS:
-            text = subprocess.run(
-                ["wrk", "--latency", "-t", str(min(clients, 2)), "-c", str(clients), "-d", f"{args.http_seconds}s",
-                 "--timeout", "10s", "-s", str(script), server.base],
-                check=True, capture_output=True, text=True, env={**os.environ, "TAMSA_QUERIES": str(mixed)},
-            ).stdout
-            result = {"clients": clients, **parse_wrk(text)}
-            log(f"http {clients} clients: {result}")
-            results.append(result)
+        # Every answer computed afresh (Cache-Control: no-cache), then as served: the suite's
+        # 120 queries repeat, so after the first round the generation's answer cache holds them.
+        for answers in ["fresh", "cached"]:
+            for clients in CLIENTS:
+                text = subprocess.run(
+                    ["wrk", "--latency", "-t", str(min(clients, 2)), "-c", str(clients), "-d", f"{args.http_seconds}s",
+                     "--timeout", "10s", "-s", str(script), server.base],
+                    check=True, capture_output=True, text=True,
+                    env={**os.environ, "TAMSA_QUERIES": str(mixed), "TAMSA_FRESH": "1" if answers == "fresh" else "0"},
+                ).stdout
+                result = {"answers": answers, "clients": clients, **parse_wrk(text)}
+                log(f"http {answers} {clients} clients: {result}")
+                results.append(result)
         save(work(size) / "http.json", {"customers": size, "seconds_per_level": args.http_seconds, "levels": results})
     finally:
         server.stop()
@@ -396,10 +402,13 @@ def check_targets(size, entry):
         add("reindex: under 5 minutes", f"{r['seconds']:.0f} s", r["seconds"] < 300)
         add("reindex: under 8 GB peak memory", gib(r["peak_rss_bytes"]), r["peak_rss_bytes"] < 8e9)
     if "http" in entry:
-        level = max(entry["http"]["levels"], key=lambda l: l["clients"])
-        add(f"{level['clients']} clients: no errors", str(level["errors"]), level["errors"] == 0)
-        p99 = level["p99_ms"] or float("inf")
-        add(f"{level['clients']} clients: p99 < 250 ms", f"{ms(p99)} ms", p99 < 250)
+        levels = entry["http"]["levels"]
+        most = max(l["clients"] for l in levels)
+        for level in [l for l in levels if l["clients"] == most]:
+            answers = level.get("answers", "fresh")
+            add(f"{most} clients, {answers} answers: no errors", str(level["errors"]), level["errors"] == 0)
+            p99 = level["p99_ms"] or float("inf")
+            add(f"{most} clients, {answers} answers: p99 < 250 ms", f"{ms(p99)} ms", p99 < 250)
     if "export" in entry:
         e = entry["export"]
         add("export: over 1 million rows/s", f"{e['rows_per_second']:,.0f} rows/s", e["rows_per_second"] > 1e6)
@@ -477,9 +486,11 @@ def stage_report(sizes, args):
         lines.append("")
     if "http" in big:
         lines += [f"## HTTP, mixed suite, {largest:,} customers (wrk, {big['http']['seconds_per_level']} s per level)", "",
-                  "| clients | requests/s | p50 ms | p90 ms | p99 ms | errors |", "|---:|---:|---:|---:|---:|---:|"]
+                  "`fresh`: every answer computed (`Cache-Control: no-cache`); `cached`: as served, where the suite's "
+                  "120 queries repeat and come from the generation's answer cache after the first round.", "",
+                  "| answers | clients | requests/s | p50 ms | p90 ms | p99 ms | errors |", "|---|---:|---:|---:|---:|---:|---:|"]
         for level in big["http"]["levels"]:
-            lines.append(f"| {level['clients']} | {level['requests_per_second']:.0f} | {ms(level['p50_ms'])} | {ms(level['p90_ms'])} | {ms(level['p99_ms'])} | {level['errors']} |")
+            lines.append(f"| {level.get('answers', 'fresh')} | {level['clients']} | {level['requests_per_second']:.0f} | {ms(level['p50_ms'])} | {ms(level['p90_ms'])} | {ms(level['p99_ms'])} | {level['errors']} |")
         lines.append("")
     if "export" in big:
         e = big["export"]

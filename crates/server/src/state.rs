@@ -63,7 +63,14 @@ pub struct Loaded {
     pub fields_json: bytes::Bytes,
     /// Counts of saved segments on this generation, by (segment, version).
     pub segment_counts: Mutex<HashMap<(i64, i64), u64>>,
+    /// Recent answers of `POST /api/query` on this generation, by request body: a marketer's
+    /// screen asks the same segment again and again (edits undone, pages reloaded, several
+    /// people looking at one campaign), and a generation never changes its answers.
+    pub answers: Mutex<lru::LruCache<String, Arc<serde_json::Value>>>,
 }
+
+/// How many answers each generation keeps (each a few kilobytes).
+pub const CACHED_ANSWERS: usize = 1024;
 
 impl Loaded {
     /// Opens the current generation of `index_dir` and prepares it (blocking).
@@ -73,7 +80,16 @@ impl Loaded {
         let population_facets = engine.facets(&engine.index.universe);
         let catalog = Catalog::build(&engine)?;
         let fields_json = serde_json::to_vec(&crate::fields::fields(&engine))?.into();
-        Ok(Loaded { engine, population_facets, catalog, fields_json, segment_counts: Mutex::default() })
+        Ok(Loaded {
+            engine,
+            population_facets,
+            catalog,
+            fields_json,
+            segment_counts: Mutex::default(),
+            answers: Mutex::new(lru::LruCache::new(
+                std::num::NonZeroUsize::new(CACHED_ANSWERS).expect("a positive capacity"),
+            )),
+        })
     }
 
     /// The generation number.

@@ -139,6 +139,7 @@ async fn query_answers_match_the_engine_with_steps_and_population() {
     let query = brand_query(&engine, 0);
     let (status, answer) = server.post("/api/query", &query).await;
     assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(answer["cached"], false);
     let profile = engine.profile(&engine.parse(&query).unwrap());
     assert_eq!(answer["count"], profile.count);
     assert_eq!(answer["population"], CUSTOMERS);
@@ -160,6 +161,29 @@ async fn query_answers_match_the_engine_with_steps_and_population() {
     let (_, answer) = server.post("/api/query", &json!({"any": [children[0].clone()]})).await;
     assert!(answer.get("steps").is_none());
     assert_eq!(answer["index"]["generation"], 1);
+
+    // The same question again is answered from the generation's cache, identically; `no-cache`
+    // computes it afresh.
+    let (_, first) = server.post("/api/query", &query).await;
+    let (_, again) = server.post("/api/query", &query).await;
+    assert_eq!((first["cached"].as_bool(), again["cached"].as_bool()), (Some(true), Some(true)));
+    let fresh: Value = server
+        .client
+        .post(format!("{}/api/query", server.base))
+        .header("cache-control", "no-cache")
+        .json(&query)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(fresh["cached"], false);
+    for answer in [&again, &fresh] {
+        for key in ["count", "facets", "steps", "population_facets", "index"] {
+            assert_eq!(answer[key], first[key], "{key}");
+        }
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

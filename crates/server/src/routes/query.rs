@@ -1,9 +1,10 @@
 //! Fields, condition search, segment queries and overlaps.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use axum::extract::State;
-use axum::http::header;
+use axum::http::{header, HeaderMap};
 use axum::response::IntoResponse;
 use axum::Json;
 use roaring::RoaringBitmap;
@@ -82,11 +83,32 @@ pub async fn blocking<T: Send + 'static>(
 
 /// `POST /api/query`: the profile of a query, the population's facets beside it, and for a
 /// top-level `all` the count after each successive condition.
-pub async fn query(State(state): State<AppState>, JsonBody(body): JsonBody<Value>) -> ApiResult<Json<Value>> {
+pub async fn query(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    JsonBody(body): JsonBody<Value>,
+) -> ApiResult<Json<Value>> {
     let loaded = state.loaded();
     let limits = state.config.limits;
+    // `Cache-Control: no-cache` asks for an answer computed afresh.
+    let fresh = headers
+        .get_all(header::CACHE_CONTROL)
+        .iter()
+        .any(|v| v.to_str().is_ok_and(|v| v.split(',').any(|d| d.trim().eq_ignore_ascii_case("no-cache"))));
     blocking(move || {
         let started = Instant::now();
+        let key = body.to_string();
+        if !fresh {
+            let hit = loaded.answers.lock().expect("answer cache lock").get(&key).cloned();
+            if let Some(answer) = hit {
+                let mut answer = Value::clone(&answer);
+                let took = started.elapsed().as_secs_f64();
+                crate::metrics::query_time(took);
+                answer["took_ms"] = (took * 1e3).into();
+                answer["cached"] = true.into();
+                return Ok(Json(answer));
+            }
+        }
         let node = parse_query(&loaded, &limits, &body)?;
         let engine = &loaded.engine;
         let (members, steps) = match &node {
@@ -115,6 +137,8 @@ pub async fn query(State(state): State<AppState>, JsonBody(body): JsonBody<Value
         if let Some(steps) = steps {
             answer["steps"] = steps.into();
         }
+        loaded.answers.lock().expect("answer cache lock").put(key, Arc::new(answer.clone()));
+        answer["cached"] = false.into();
         Ok(Json(answer))
     })
     .await
