@@ -283,17 +283,15 @@ fn main() -> Result<()> {
             for (step, child) in order.into_iter().enumerate() {
                 let estimate = tamsa_query::estimate(child, &engine.index);
                 let next = tamsa_query::within(child, &mask, &engine.index);
-                let mut runs: Vec<f64> = (0..repeat)
+                let runs: Vec<f64> = (0..repeat.max(1))
                     .map(|_| {
                         let t = Instant::now();
                         std::hint::black_box(tamsa_query::within(child, &mask, &engine.index));
                         t.elapsed().as_secs_f64() * 1e3
                     })
                     .collect();
-                runs.sort_by(f64::total_cmp);
-                let text = format!("{child:?}");
-                let text: String = text.chars().take(100).collect();
-                println!("| {step} | {estimate} | {} | {:.3} | {text} |", next.len(), runs[runs.len() / 2]);
+                let text: String = format!("{child:?}").chars().take(100).collect();
+                println!("| {step} | {estimate} | {} | {:.3} | {text} |", next.len(), percentiles(runs).p50);
                 mask = next;
             }
             Ok(())

@@ -216,12 +216,26 @@ pub fn evaluate_steps(
     };
     // The first condition over everyone, where a group is one union (see `evaluate_split`).
     let start = within(first, source.universe(), source);
+    let rest: Vec<&Node> = rest.iter().collect();
+    let (members, mut counts) = through_ranges(&start, &rest, source, parts);
+    counts.insert(0, start.len());
+    (members, counts)
+}
+
+/// The customers of `start` matching every node of `conditions` in turn, evaluated in
+/// `parts` customer ranges side by side, with how many are left after each condition.
+fn through_ranges(
+    start: &RoaringBitmap,
+    conditions: &[&Node],
+    source: &(impl Source + Sync),
+    parts: usize,
+) -> (RoaringBitmap, Vec<u64>) {
     let results: Vec<(RoaringBitmap, Vec<u64>)> = customer_ranges(source, parts)
         .into_par_iter()
         .map(|range| {
-            let mut counts = Vec::with_capacity(rest.len());
-            let mut matching = range & &start;
-            for condition in rest {
+            let mut counts = Vec::with_capacity(conditions.len());
+            let mut matching = range & start;
+            for condition in conditions {
                 if !matching.is_empty() {
                     matching = within(condition, &matching, source);
                 }
@@ -230,11 +244,10 @@ pub fn evaluate_steps(
             (matching, counts)
         })
         .collect();
-    let mut counts = vec![0; rest.len()];
+    let mut counts = vec![0; conditions.len()];
     for (_, part) in &results {
         counts.iter_mut().zip(part).for_each(|(total, n)| *total += n);
     }
-    counts.insert(0, start.len());
     (results.into_iter().map(|(m, _)| m).union(), counts)
 }
 
@@ -276,23 +289,7 @@ pub fn evaluate_split(node: &Node, source: &(impl Source + Sync), parts: usize) 
         }
         other => (source.universe().clone(), vec![other]),
     };
-    if start.is_empty() {
-        return start;
-    }
-    let results: Vec<RoaringBitmap> = customer_ranges(source, parts)
-        .into_par_iter()
-        .map(|range| {
-            let mut matching = range & &start;
-            for child in &rest {
-                if matching.is_empty() {
-                    break;
-                }
-                matching = within(child, &matching, source);
-            }
-            matching
-        })
-        .collect();
-    results.union()
+    through_ranges(&start, &rest, source, parts).0
 }
 
 /// The customers of `mask` matching `node`.

@@ -297,12 +297,7 @@ impl Engine {
         let labels = AGE_BUCKETS.iter().map(|b| b.0).chain(["unknown"]);
         let age = labels.zip(age).map(|(label, n)| (label.to_owned(), n.into())).collect();
         let labelled = |field: FieldId, counts: Vec<u64>| {
-            let dim = self.schema.fields()[field].dimension.expect("valued");
-            let names = self.schema.values(dim);
-            self.display_order(dim)
-                .iter()
-                .map(|&v| (names[v as usize].clone(), counts.get(v as usize).copied().unwrap_or(0).into()))
-                .collect()
+            self.labelled(field, |v| counts.get(v as usize).copied().unwrap_or(0))
         };
         [
             age,
@@ -321,18 +316,26 @@ impl Engine {
         let FieldIndex::Values(values) = self.index.field(field) else {
             unreachable!("facet of a valued field")
         };
-        let dim = self.schema.fields()[field].dimension.expect("valued");
         let full = members.len() == u64::from(self.index.population());
+        self.labelled(field, |v| {
+            let bitmap = &values.bitmaps[v as usize];
+            if full {
+                bitmap.len()
+            } else {
+                bitmap.intersection_len(members)
+            }
+        })
+    }
+
+    /// A valued field's counts by value name, in display order.
+    fn labelled(
+        &self,
+        field: FieldId,
+        count: impl Fn(u32) -> u64,
+    ) -> serde_json::Map<String, serde_json::Value> {
+        let dim = self.schema.fields()[field].dimension.expect("valued");
         let names = self.schema.values(dim);
-        let order = self.display_order(dim);
-        order
-            .iter()
-            .map(|&v| {
-                let bitmap = &values.bitmaps[v as usize];
-                let count = if full { bitmap.len() } else { bitmap.intersection_len(members) };
-                (names[v as usize].clone(), count.into())
-            })
-            .collect()
+        self.display_order(dim).iter().map(|&v| (names[v as usize].clone(), count(v).into())).collect()
     }
 
     /// Age, gender, channel_365d, region and tier counts of `members`, from bitmap
