@@ -117,7 +117,10 @@ fn set_slot(set: SetField) -> usize {
 }
 
 /// Computes every field of the dataset's customers.
-pub fn build(data: Dataset, generation: u64, progress: &dyn Progress) -> Index {
+pub fn build(mut data: Dataset, generation: u64, progress: &dyn Progress) -> Index {
+    progress.start("ordering customers", 0);
+    data.cluster();
+    progress.finish();
     let Dataset { customers, products, lines, last_orders, as_of, report } = data;
     let population = customers.len();
     let purchase_lines = lines.len();

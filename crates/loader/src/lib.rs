@@ -4,6 +4,7 @@
 //!
 //! This is the only crate that knows Arrow and Parquet (the sample generator aside).
 
+mod cluster;
 mod dict;
 mod error;
 mod export;
@@ -24,10 +25,12 @@ use tamsa_model::Day;
 /// The value given to a missing region, tier, brand or category.
 pub const UNKNOWN: &str = "unknown";
 
-/// The customers table, one entry per kept row, in file order.
+/// The customers table, one entry per kept row, in file order until [`Dataset::cluster`]
+/// renumbers them.
 #[derive(Default)]
 pub struct Customers {
-    /// customer_id, numbered in row order: the number is the customer's id in the index.
+    /// customer_id, numbered in row order as loaded, then as [`Dataset::cluster`] orders
+    /// them: the number is the customer's number in the index.
     pub ids: StringTable,
     /// birth_date.
     pub birth: Vec<Option<Day>>,
@@ -119,11 +122,16 @@ impl LineChunks {
 
     /// Adds a line.
     pub fn push(&mut self, line: Line) {
+        self.push_reusing(line, &mut Vec::new());
+    }
+
+    /// Adds a line, taking a new block from `spare` (empty blocks) when there is one.
+    fn push_reusing(&mut self, line: Line, spare: &mut Vec<Vec<Line>>) {
         let blocks = &mut self.chunks[(line.customer >> CHUNK_BITS) as usize];
         match blocks.last_mut() {
             Some(block) if block.len() < BLOCK => block.push(line),
             _ => {
-                let mut block = Vec::with_capacity(BLOCK);
+                let mut block = spare.pop().unwrap_or_else(|| Vec::with_capacity(BLOCK));
                 block.push(line);
                 blocks.push(block);
             }

@@ -55,6 +55,22 @@ impl StringTable {
         (0..self.ends.len() as u32).map(|id| self.get(id))
     }
 
+    /// Renumbers the strings: string `order[i]` becomes string `i`, where `rank` is the
+    /// inverse of `order`. The hash table keeps its layout (a string's hash does not
+    /// change), only the numbers in it change.
+    pub(crate) fn reorder(&mut self, order: &[u32], rank: &[u32]) {
+        let mut bytes = Vec::with_capacity(self.bytes.len());
+        let mut ends = Vec::with_capacity(self.ends.len());
+        for &old in order {
+            bytes.extend_from_slice(self.get(old).as_bytes());
+            ends.push(bytes.len() as u64);
+        }
+        (self.bytes, self.ends) = (bytes, ends);
+        for id in self.lookup.iter_mut() {
+            *id = rank[*id as usize];
+        }
+    }
+
     /// The concatenated bytes and the end offset of each string, for storing.
     pub fn into_parts(self) -> (Vec<u8>, Vec<u64>) {
         (self.bytes, self.ends)
@@ -70,6 +86,20 @@ fn get<'a>(bytes: &'a [u8], ends: &[u64], id: u32) -> &'a str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reordering_renumbers_strings_and_lookups() {
+        let mut table = StringTable::default();
+        for text in ["a", "bb", "ccc"] {
+            table.insert(text).unwrap();
+        }
+        // order[new] = old; rank[old] = new.
+        table.reorder(&[2, 0, 1], &[1, 2, 0]);
+        assert_eq!(table.iter().collect::<Vec<_>>(), ["ccc", "a", "bb"]);
+        assert_eq!((table.find("ccc"), table.find("a"), table.find("bb")), (Some(0), Some(1), Some(2)));
+        assert_eq!(table.insert("dd"), Ok(3));
+        assert_eq!(table.insert("a"), Err(1));
+    }
 
     #[test]
     fn ids_are_dense_and_stable() {
