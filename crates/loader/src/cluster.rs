@@ -32,9 +32,7 @@ impl Dataset {
         if population < 2 {
             return;
         }
-        let keys = self.cluster_keys();
-        let mut sorted: Vec<u64> =
-            keys.iter().enumerate().map(|(customer, key)| key << 32 | customer as u64).collect();
+        let mut sorted = self.cluster_keys();
         sorted.par_sort_unstable();
         // `order[new] = old`; `rank[old] = new`.
         let order: Vec<u32> = sorted.iter().map(|&k| k as u32).collect();
@@ -75,7 +73,8 @@ impl Dataset {
         }
     }
 
-    /// Each customer's sort key: recency class, main brand, gender.
+    /// Each customer's sort key: recency class, main brand and gender above, the customer's
+    /// number in the low 32 bits.
     fn cluster_keys(&self) -> Vec<u64> {
         let brand_of = &self.products.brand;
         let as_of = self.as_of;
@@ -114,7 +113,8 @@ impl Dataset {
                         None => NEVER,
                     };
                     let gender = u64::from(gender[first + local]);
-                    class << (BRAND_BITS + 2) | main[local].1 << 2 | gender.min(3)
+                    let key = class << (BRAND_BITS + 2) | main[local].1 << 2 | gender.min(3);
+                    key << 32 | (first + local) as u64
                 })
             })
             .collect()
