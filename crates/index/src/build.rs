@@ -128,16 +128,22 @@ pub fn build(mut data: Dataset, generation: u64, progress: &dyn Progress) -> Ind
     let product_brand = &products.brand;
     let product_category = &products.category;
     progress.start("computing fields", population as u64);
-    // Each chunk's blocks are joined, sorted by customer, aggregated and freed in turn.
+    // Each chunk's blocks are joined (most chunks have one), sorted by customer, aggregated
+    // and freed in turn.
     let chunks: Vec<(usize, Vec<Vec<Line>>)> = lines.into_chunks().enumerate().collect();
     let outs: Vec<ChunkOut> = chunks
         .into_par_iter()
-        .map(|(chunk, blocks)| {
+        .map(|(chunk, mut blocks)| {
             let range = chunk * CHUNK..((chunk + 1) * CHUNK).min(population);
-            let mut lines = Vec::with_capacity(blocks.iter().map(Vec::len).sum());
-            for block in blocks {
-                lines.extend_from_slice(&block);
-            }
+            let mut lines = if blocks.len() == 1 {
+                blocks.pop().expect("one block")
+            } else {
+                let mut lines = Vec::with_capacity(blocks.iter().map(Vec::len).sum());
+                for block in blocks {
+                    lines.extend_from_slice(&block);
+                }
+                lines
+            };
             lines.sort_unstable_by_key(|l| l.customer);
             let out = aggregate_chunk(
                 range.clone(),

@@ -56,19 +56,14 @@ impl Dataset {
         permute(&mut c.sms_opt_in, &order);
         permute(&mut self.last_orders, &order);
 
-        // Each block, once its lines have moved, holds the lines moved next: the lines are
-        // never held twice, and no memory is asked for that was just given back (blocks
-        // freed on this thread would not serve the loader's threads, nor theirs this one).
+        // Each block is freed as soon as its lines have moved (blocks are mapped directly, see
+        // `BLOCK`), so the lines are never held twice.
         let old = std::mem::replace(&mut self.lines, LineChunks::new(population));
-        let mut spare = Vec::new();
         for blocks in old.chunks {
-            for mut block in blocks {
+            for block in blocks {
                 for line in &block {
-                    let line = Line { customer: rank[line.customer as usize], ..*line };
-                    self.lines.push_reusing(line, &mut spare);
+                    self.lines.push(Line { customer: rank[line.customer as usize], ..*line });
                 }
-                block.clear();
-                spare.push(block);
             }
         }
     }
