@@ -65,6 +65,10 @@ enum Command {
         /// Timed runs of each step, after one warm-up run.
         #[arg(long, default_value_t = 5)]
         repeat: usize,
+        /// Take the conditions in the order the query gives them, as the service's steps
+        /// (the count after each condition) do, rather than the evaluator's order.
+        #[arg(long)]
+        as_given: bool,
     },
     /// Build the tantivy baseline: one document per customer of a Tamsa index.
     TantivyBuild {
@@ -262,7 +266,7 @@ fn main() -> Result<()> {
             println!("{}", serde_json::to_string_pretty(&report)?);
             Ok(())
         }
-        Command::Explain { index, suite, conditions, query, repeat } => {
+        Command::Explain { index, suite, conditions, query, repeat, as_given } => {
             let engine = Engine::new(tamsa_index::open(&index)?);
             let suite: Suite = serde_json::from_slice(&std::fs::read(&suite)?)?;
             let group = suite
@@ -276,7 +280,11 @@ fn main() -> Result<()> {
                 tamsa_query::Node::All(children) => children.clone(),
                 other => vec![other.clone()],
             };
-            let order = tamsa_query::order(&children, &engine.index);
+            let order = if as_given {
+                children.iter().collect()
+            } else {
+                tamsa_query::order(&children, &engine.index)
+            };
             println!("| step | estimate | matching | ms (median) | condition |");
             println!("|---:|---:|---:|---:|---|");
             let mut mask = engine.index.universe.clone();

@@ -194,7 +194,7 @@ impl NumberIndex {
     fn partial_bucket_len(&self, c: i64) -> u64 {
         let whole = self.bounds.partition_point(|&b| b <= c);
         match self.bounds.get(whole) {
-            Some(&bound) if c < bound && (whole == 0 || c > self.bounds[whole - 1]) => {
+            Some(&bound) if self.lowest_in_bucket(whole) <= c && c < bound => {
                 let below = if whole == 0 { 0 } else { self.cumulative[whole - 1].len() };
                 self.cumulative[whole].len() - below
             }
@@ -214,8 +214,7 @@ impl NumberIndex {
             n => cut(&self.cumulative[n - 1]),
         };
         if let Some(&bound) = self.bounds.get(whole) {
-            let lowest_in_bucket = if whole == 0 { i64::MIN } else { self.bounds[whole - 1] + 1 };
-            if c >= lowest_in_bucket && c < bound {
+            if self.lowest_in_bucket(whole) <= c && c < bound {
                 let bucket = match whole {
                     0 => cut(&self.cumulative[0]),
                     n => cut(&self.cumulative[n]) - &self.cumulative[n - 1],
@@ -224,6 +223,15 @@ impl NumberIndex {
             }
         }
         result
+    }
+
+    /// The least value bucket `bucket` can hold: the first holds nothing below the field's
+    /// least value, so a bound under it (`orders_total >= 0`) costs no check of values.
+    fn lowest_in_bucket(&self, bucket: usize) -> i64 {
+        match bucket {
+            0 => self.column.base,
+            n => self.bounds[n - 1] + 1,
+        }
     }
 
     fn scan(&self, members: &RoaringBitmap, lo: i64, hi: i64) -> RoaringBitmap {
@@ -297,6 +305,22 @@ mod tests {
         assert_eq!(index.bounds, (0..90).collect::<Vec<i64>>());
         assert_eq!(index.partial_bucket_len(41), 0);
         assert_eq!(index.range(30, 39, None), naive(&vals, 30, 39));
+    }
+
+    #[test]
+    fn a_bound_below_the_least_value_checks_no_values() {
+        let vals = values(3_000, |i| if i % 5 == 1 { None } else { Some((i as i64 * 7) % 400) });
+        let index = NumberIndex::build(&vals);
+        // 400 distinct values: quantile buckets, the first holding 0 up to its bound.
+        assert_eq!(index.column.base, 0);
+        assert!(index.bounds[0] > 1, "{:?}", index.bounds);
+        assert_eq!(index.partial_bucket_len(-1), 0);
+        assert_eq!(index.partial_bucket_len(i64::MIN), 0);
+        assert!(index.partial_bucket_len(index.bounds[0] - 1) > 0);
+        let mask: RoaringBitmap = (0..3_000).step_by(2).collect();
+        assert_eq!(index.range(0, i64::MAX, Some(&mask)), &index.exists & &mask);
+        assert_eq!(index.range(-7, i64::MAX, None), index.exists);
+        assert_eq!(index.range(i64::MIN, -1, Some(&mask)), RoaringBitmap::new());
     }
 
     #[test]
