@@ -192,14 +192,24 @@ impl NumberIndex {
     /// How many values [`Self::at_most`] checks one by one for `c`: the size of the bucket
     /// `c` falls strictly inside, or 0 when `c` is at a bound or outside every bucket.
     fn partial_bucket_len(&self, c: i64) -> u64 {
-        let whole = self.bounds.partition_point(|&b| b <= c);
-        match self.bounds.get(whole) {
-            Some(&bound) if self.lowest_in_bucket(whole) <= c && c < bound => {
-                let below = if whole == 0 { 0 } else { self.cumulative[whole - 1].len() };
-                self.cumulative[whole].len() - below
-            }
-            _ => 0,
+        match self.bucket_inside(c) {
+            Some(0) => self.cumulative[0].len(),
+            Some(n) => self.cumulative[n].len() - self.cumulative[n - 1].len(),
+            None => 0,
         }
+    }
+
+    /// The bucket `c` falls strictly inside: below its bound and not below its least value.
+    /// The first bucket holds nothing below the field's least value, so a bound under it
+    /// (`orders_total >= 0`) costs no check of values.
+    fn bucket_inside(&self, c: i64) -> Option<usize> {
+        let whole = self.bounds.partition_point(|&b| b <= c);
+        let &bound = self.bounds.get(whole)?;
+        let lowest = match whole {
+            0 => self.column.base,
+            n => self.bounds[n - 1] + 1,
+        };
+        (lowest <= c && c < bound).then_some(whole)
     }
 
     /// Customers whose value is at most `c`, among `within` if given.
@@ -208,30 +218,18 @@ impl NumberIndex {
             Some(mask) => bitmap & mask,
             None => bitmap.clone(),
         };
-        let whole = self.bounds.partition_point(|&b| b <= c);
-        let mut result = match whole {
+        let mut result = match self.bounds.partition_point(|&b| b <= c) {
             0 => RoaringBitmap::new(),
             n => cut(&self.cumulative[n - 1]),
         };
-        if let Some(&bound) = self.bounds.get(whole) {
-            if self.lowest_in_bucket(whole) <= c && c < bound {
-                let bucket = match whole {
-                    0 => cut(&self.cumulative[0]),
-                    n => cut(&self.cumulative[n]) - &self.cumulative[n - 1],
-                };
-                result |= self.scan(&bucket, i64::MIN, c);
-            }
+        if let Some(inside) = self.bucket_inside(c) {
+            let bucket = match inside {
+                0 => cut(&self.cumulative[0]),
+                n => cut(&self.cumulative[n]) - &self.cumulative[n - 1],
+            };
+            result |= self.scan(&bucket, i64::MIN, c);
         }
         result
-    }
-
-    /// The least value bucket `bucket` can hold: the first holds nothing below the field's
-    /// least value, so a bound under it (`orders_total >= 0`) costs no check of values.
-    fn lowest_in_bucket(&self, bucket: usize) -> i64 {
-        match bucket {
-            0 => self.column.base,
-            n => self.bounds[n - 1] + 1,
-        }
     }
 
     fn scan(&self, members: &RoaringBitmap, lo: i64, hi: i64) -> RoaringBitmap {

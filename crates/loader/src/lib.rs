@@ -104,10 +104,11 @@ pub const CHUNK_BITS: u32 = 16;
 
 /// Lines per block of a chunk: blocks grow a chunk without copying or doubling it.
 ///
-/// A block takes 32 MiB, more than any size a system allocator serves from its heaps: it is
-/// mapped directly, so a freed block goes back to the system at once rather than staying
-/// resident in a heap (about 2 GB at the peak of a 15M-customer reindex with 512 KiB blocks),
-/// and the part of a chunk's last block that is never written never becomes resident.
+/// A block takes 32 MiB, the most glibc's allocator ever serves from its heaps (its mmap
+/// threshold tops out there): it is mapped directly, so a freed block goes back to the
+/// system at once rather than staying resident in a heap (about 2 GB at the peak of a
+/// 15M-customer reindex with 512 KiB blocks), and the part of a chunk's last block that is
+/// never written never becomes resident.
 const BLOCK: usize = 1 << 20;
 
 /// Purchase lines grouped by customer chunk (`customer >> CHUNK_BITS`), each chunk a list
