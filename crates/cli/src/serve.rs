@@ -38,6 +38,11 @@ pub struct Args {
     /// Generations a reindex through the API keeps.
     #[arg(long, default_value_t = 3, env = "TAMSA_KEEP_GENERATIONS")]
     pub keep: usize,
+    /// Memory for results of OR-groups (and conditions on several values) computed over
+    /// everyone, kept between queries of one generation so that an edited segment does not
+    /// compute its unchanged groups again, in MiB; 0 keeps none.
+    #[arg(long, default_value_t = tamsa_query::DEFAULT_GROUP_CACHE_BYTES >> 20, env = "TAMSA_GROUP_CACHE_MIB")]
+    pub group_cache_mib: u64,
 }
 
 impl Args {
@@ -53,6 +58,7 @@ impl Args {
             request_timeout: Limits::default().request_time.as_secs_f64(),
             poll_interval: tamsa_server::DEFAULT_POLL_INTERVAL.as_secs_f64(),
             keep: 3,
+            group_cache_mib: tamsa_query::DEFAULT_GROUP_CACHE_BYTES >> 20,
         }
     }
 }
@@ -79,6 +85,10 @@ pub fn run(args: Args) -> Result<()> {
         },
         poll_interval: seconds(args.poll_interval, "--poll-interval")?,
         keep_generations: args.keep,
+        group_cache_bytes: args
+            .group_cache_mib
+            .checked_mul(1 << 20)
+            .context("--group-cache-mib is too large")?,
     };
     let index_dir = config.index_dir.clone();
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;

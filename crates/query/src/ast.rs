@@ -3,7 +3,7 @@
 use tamsa_model::FieldId;
 
 /// A node of a validated query.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Node {
     /// Customers matching every child (every customer when empty).
     All(Vec<Node>),
@@ -16,7 +16,7 @@ pub enum Node {
 }
 
 /// A condition on one field.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Cond {
     /// The field.
     pub field: FieldId,
@@ -25,7 +25,7 @@ pub struct Cond {
 }
 
 /// What a field's value must be.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Pred {
     /// A category or bool field has one of these values, or a set field holds any of them.
     Values(Vec<u32>),

@@ -13,6 +13,7 @@ use tamsa_index::{FieldIndex, Index, ProductGroup};
 use tamsa_model::{catalog, Dimension, FieldId, Kind, WINDOWS};
 
 use crate::ast::{Cond, Node, Pred};
+use crate::cache::GroupCache;
 
 /// Where the evaluator gets bitmaps. An index generation is one source; a later layer of
 /// events that arrived since can be another, combined behind this trait.
@@ -40,6 +41,51 @@ pub trait Source {
     /// lists instead of bitmaps when that costs less.
     fn product_lists_cost(&self) -> u64 {
         PRODUCT_LISTS_COST_PER_MEMBER
+    }
+    /// Results of groups over everyone kept between queries, if this source keeps any.
+    fn group_cache(&self) -> Option<&GroupCache> {
+        None
+    }
+}
+
+/// A source whose groups' results over everyone are kept in a [`GroupCache`].
+pub struct WithCache<'a, S> {
+    /// Where the bitmaps come from.
+    pub source: &'a S,
+    /// Where groups' results are kept.
+    pub cache: &'a GroupCache,
+}
+
+impl<S: Source> Source for WithCache<'_, S> {
+    fn population(&self) -> u64 {
+        self.source.population()
+    }
+    fn universe(&self) -> &RoaringBitmap {
+        self.source.universe()
+    }
+    fn value_bitmap(&self, field: FieldId, value: u32) -> &RoaringBitmap {
+        self.source.value_bitmap(field, value)
+    }
+    fn range(&self, field: FieldId, lo: i64, hi: i64, within: Option<&RoaringBitmap>) -> RoaringBitmap {
+        self.source.range(field, lo, hi, within)
+    }
+    fn exists(&self, field: FieldId) -> &RoaringBitmap {
+        self.source.exists(field)
+    }
+    fn estimate_range(&self, field: FieldId, lo: i64, hi: i64) -> u64 {
+        self.source.estimate_range(field, lo, hi)
+    }
+    fn has_product_lists(&self, field: FieldId) -> bool {
+        self.source.has_product_lists(field)
+    }
+    fn product_lists_within(&self, values: &[(FieldId, u32)], mask: &RoaringBitmap) -> RoaringBitmap {
+        self.source.product_lists_within(values, mask)
+    }
+    fn product_lists_cost(&self) -> u64 {
+        self.source.product_lists_cost()
+    }
+    fn group_cache(&self) -> Option<&GroupCache> {
+        self.cache.enabled().then_some(self.cache)
     }
 }
 
@@ -295,6 +341,47 @@ pub fn evaluate_split(node: &Node, source: &(impl Source + Sync), parts: usize) 
 /// The customers of `mask` matching `node`.
 pub fn within(node: &Node, mask: &RoaringBitmap, source: &impl Source) -> RoaringBitmap {
     let full = mask.len() == source.population();
+    if let Some(matches) = from_cache(node, mask, full, source) {
+        return matches;
+    }
+    compute_within(node, mask, full, source)
+}
+
+/// A mask this large or larger (one customer in [`BROAD`]) has a group computed over
+/// everyone when the source keeps results: the union of its bitmaps then costs about what
+/// taking each out of the mask would, and the result serves later queries.
+pub const BROAD: u64 = 16;
+
+/// A group's matches within `mask` from the source's cache: its kept result, or its result
+/// over everyone computed now and kept, within a broad mask or when earlier queries held the
+/// group too.
+fn from_cache(node: &Node, mask: &RoaringBitmap, full: bool, source: &impl Source) -> Option<RoaringBitmap> {
+    let cache = source.group_cache()?;
+    if !is_group(node) {
+        return None;
+    }
+    let broad = full || mask.len().saturating_mul(BROAD) >= source.population();
+    let everyone = match cache.get(node) {
+        Some(kept) => kept,
+        None if broad || cache.recurring(node) => {
+            cache.get_or_compute(node, || compute_within(node, source.universe(), true, source))
+        }
+        None => return None,
+    };
+    Some(if full { RoaringBitmap::clone(&everyone) } else { mask & &*everyone })
+}
+
+/// Whether a node unites several bitmaps: an `any`, or a condition on several values.
+pub(crate) fn is_group(node: &Node) -> bool {
+    match node {
+        Node::Any(children) => children.len() > 1 || children.first().is_some_and(is_group),
+        Node::Cond(Cond { pred: Pred::Values(values), .. }) => values.len() > 1,
+        _ => false,
+    }
+}
+
+/// [`within`], without asking the cache for `node` itself.
+fn compute_within(node: &Node, mask: &RoaringBitmap, full: bool, source: &impl Source) -> RoaringBitmap {
     match node {
         Node::All(children) => {
             let mut result: Option<RoaringBitmap> = None;

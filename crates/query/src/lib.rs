@@ -4,6 +4,7 @@
 //! This crate does no IO and no async: it answers from an [`Index`] already in memory.
 
 mod ast;
+mod cache;
 mod eval;
 pub mod export;
 mod parse;
@@ -14,7 +15,8 @@ use std::collections::HashMap;
 use std::time::Instant;
 
 pub use ast::{Cond, Node, Pred};
-pub use eval::{estimate, evaluate, evaluate_split, evaluate_steps, order, within, Source};
+pub use cache::{CacheStats, GroupCache};
+pub use eval::{estimate, evaluate, evaluate_split, evaluate_steps, order, within, Source, WithCache, BROAD};
 pub use parse::{parse, parse_str, QueryError};
 pub use profile::{Facets, ProductCount, TOP_PRODUCTS};
 pub use schema::{closest, Schema};
@@ -26,6 +28,10 @@ use tamsa_model::{format_day, Dimension, FieldId, Kind};
 
 /// From this many customers on, a query is evaluated in customer ranges on all threads.
 const PARALLEL_EVAL_FROM: u64 = 1 << 20;
+
+/// How many bytes of groups' results over everyone an engine keeps by default: a group over
+/// 15 million customers takes up to about 2 MB, so a few hundred groups.
+pub const DEFAULT_GROUP_CACHE_BYTES: u64 = 512 << 20;
 
 /// An index ready to answer queries, with what every query needs computed once.
 pub struct Engine {
@@ -42,6 +48,7 @@ pub struct Engine {
     spend_365d: FieldId,
     parallel_pass_from: u64,
     parallel_eval_from: u64,
+    groups: GroupCache,
 }
 
 /// The generation a profile was computed on.
@@ -166,7 +173,25 @@ impl Engine {
             spend_365d,
             parallel_pass_from: profile::PARALLEL_PASS_FROM,
             parallel_eval_from: PARALLEL_EVAL_FROM,
+            groups: GroupCache::new(DEFAULT_GROUP_CACHE_BYTES),
         }
+    }
+
+    /// Sets how many bytes of groups' results over everyone this engine keeps between
+    /// queries (0: none; every group is computed within its mask each time).
+    pub fn with_group_cache(mut self, bytes: u64) -> Engine {
+        self.groups = GroupCache::new(bytes);
+        self
+    }
+
+    /// What the engine's group cache holds and how often it answered.
+    pub fn group_cache_stats(&self) -> CacheStats {
+        self.groups.stats()
+    }
+
+    /// The index as the evaluator reads it: with this engine's group cache.
+    pub fn source(&self) -> WithCache<'_, Index> {
+        WithCache { source: &self.index, cache: &self.groups }
     }
 
     /// Sets from how many members on a pass over a segment's members (for the product top
@@ -189,22 +214,24 @@ impl Engine {
 
     /// The customers matching a query.
     pub fn segment(&self, node: &Node) -> RoaringBitmap {
+        self.groups.note_query(std::slice::from_ref(node));
         if u64::from(self.index.population()) >= self.parallel_eval_from {
-            evaluate_split(node, &self.index, rayon::current_num_threads())
+            evaluate_split(node, &self.source(), rayon::current_num_threads())
         } else {
-            evaluate(node, &self.index)
+            evaluate(node, &self.source())
         }
     }
 
     /// The customers matching every one of `conditions`, and how many match after each
     /// successive condition in the order given (the top-level `all` of a query, step by step).
     pub fn steps(&self, conditions: &[Node]) -> (RoaringBitmap, Vec<u64>) {
+        self.groups.note_query(conditions);
         let parts = if u64::from(self.index.population()) >= self.parallel_eval_from {
             rayon::current_num_threads()
         } else {
             1
         };
-        evaluate_steps(conditions, &self.index, parts)
+        evaluate_steps(conditions, &self.source(), parts)
     }
 
     /// The generation this engine answers from.

@@ -54,6 +54,16 @@ pub fn query_time(seconds: f64) {
     metrics::histogram!("tamsa_query_duration_seconds").record(seconds);
 }
 
+/// Records what the served generation's group cache holds and how often it answered.
+pub fn group_cache(loaded: &Loaded) {
+    let stats = loaded.engine.group_cache_stats();
+    metrics::gauge!("tamsa_group_cache_bytes").set(stats.bytes as f64);
+    metrics::gauge!("tamsa_group_cache_entries").set(stats.entries as f64);
+    // Per generation: a new generation starts its cache, and its counts, from zero.
+    metrics::gauge!("tamsa_group_cache_hits").set(stats.hits as f64);
+    metrics::gauge!("tamsa_group_cache_misses").set(stats.misses as f64);
+}
+
 /// Records the generation now served.
 pub fn index_loaded(loaded: &Loaded) {
     handle();

@@ -32,6 +32,8 @@ pub struct Config {
     pub poll_interval: Duration,
     /// Generations a reindex through the API keeps.
     pub keep_generations: usize,
+    /// Bytes of groups' results over everyone each generation keeps between queries.
+    pub group_cache_bytes: u64,
 }
 
 /// Limits on what one request may ask.
@@ -73,10 +75,11 @@ pub struct Loaded {
 pub const CACHED_ANSWERS: usize = 1024;
 
 impl Loaded {
-    /// Opens the current generation of `index_dir` and prepares it (blocking).
-    pub fn open(index_dir: &Path) -> anyhow::Result<Loaded> {
+    /// Opens the current generation of `index_dir` and prepares it (blocking), keeping up
+    /// to `group_cache_bytes` of groups' results between queries.
+    pub fn open(index_dir: &Path, group_cache_bytes: u64) -> anyhow::Result<Loaded> {
         let index = tamsa_index::open(index_dir)?;
-        let engine = Engine::new(index);
+        let engine = Engine::new(index).with_group_cache(group_cache_bytes);
         let population_facets = engine.facets(&engine.index.universe);
         let catalog = Catalog::build(&engine)?;
         let fields_json = serde_json::to_vec(&crate::fields::fields(&engine))?.into();
@@ -139,7 +142,7 @@ pub type AppState = Arc<Shared>;
 impl Shared {
     /// Opens the index and the database.
     pub fn open(config: Config) -> anyhow::Result<AppState> {
-        let loaded = Loaded::open(&config.index_dir)?;
+        let loaded = Loaded::open(&config.index_dir, config.group_cache_bytes)?;
         let db = Db::open(&config.data_dir)?;
         crate::metrics::index_loaded(&loaded);
         Ok(Arc::new(Shared {
@@ -167,7 +170,8 @@ impl Shared {
             return Ok(false);
         }
         let dir = self.config.index_dir.clone();
-        let loaded = match tokio::task::spawn_blocking(move || Loaded::open(&dir)).await? {
+        let cache = self.config.group_cache_bytes;
+        let loaded = match tokio::task::spawn_blocking(move || Loaded::open(&dir, cache)).await? {
             Ok(loaded) => loaded,
             Err(err) => {
                 *failed = current;

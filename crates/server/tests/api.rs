@@ -71,6 +71,7 @@ fn config(index: &Path, data: &Path) -> Config {
         limits: Limits { body_bytes: 64 << 10, query_nodes: 2_000, request_time: Duration::from_secs(30) },
         poll_interval: Duration::from_millis(100),
         keep_generations: 5,
+        group_cache_bytes: tamsa_query::DEFAULT_GROUP_CACHE_BYTES,
     }
 }
 
@@ -111,6 +112,20 @@ impl Server {
 
     async fn post(&self, path: &str, body: &Value) -> (StatusCode, Value) {
         self.send(reqwest::Method::POST, path, body).await
+    }
+
+    /// `POST /api/query` with `Cache-Control: no-cache`: an answer computed afresh.
+    async fn query_fresh(&self, query: &Value) -> Value {
+        let response = self
+            .client
+            .post(format!("{}/api/query", self.base))
+            .header("cache-control", "no-cache")
+            .json(query)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        response.json().await.unwrap()
     }
 
     async fn authed(&self, path: &str, token: Option<&str>) -> reqwest::Response {
@@ -167,23 +182,58 @@ async fn query_answers_match_the_engine_with_steps_and_population() {
     let (_, first) = server.post("/api/query", &query).await;
     let (_, again) = server.post("/api/query", &query).await;
     assert_eq!((first["cached"].as_bool(), again["cached"].as_bool()), (Some(true), Some(true)));
-    let fresh: Value = server
-        .client
-        .post(format!("{}/api/query", server.base))
-        .header("cache-control", "no-cache")
-        .json(&query)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let fresh = server.query_fresh(&query).await;
     assert_eq!(fresh["cached"], false);
     for answer in [&again, &fresh] {
         for key in ["count", "facets", "steps", "population_facets", "index"] {
             assert_eq!(answer[key], first[key], "{key}");
         }
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn groups_computed_once_answer_later_queries_alike() {
+    let server = start_default().await;
+    let uncached = engine(&fixture().index).with_group_cache(0);
+    let fields = uncached.fields();
+    let brands = fields.iter().find(|f| f.name == "brand_365d").unwrap().values.as_ref().unwrap();
+    let group = json!({"any": [
+        {"field": "brand_365d", "op": "in", "value": [brands[0].value, brands[1].value]},
+        {"field": "brand_90d", "op": "in", "value": [brands[2].value]}
+    ]});
+    let cache = |index: &Value| index["group_cache"].clone();
+    let (_, before) = server.get("/api/index").await;
+    assert_eq!((cache(&before)["entries"].as_u64(), cache(&before)["hits"].as_u64()), (Some(0), Some(0)));
+
+    // Two different segments sharing one group, each asked afresh twice: the group is
+    // computed once and every answer equals one computed with nothing kept.
+    let queries = [
+        json!({"all": [{"field": "gender", "op": "in", "value": ["F", "M"]}, group.clone()]}),
+        json!({"all": [group.clone(), {"not": {"field": "channel_365d", "op": "eq", "value": "offline"}}]}),
+    ];
+    for query in queries.iter().chain(&queries) {
+        let fresh = server.query_fresh(query).await;
+        let node = uncached.parse(query).unwrap();
+        let children = query["all"].as_array().unwrap();
+        let want: Vec<u64> = (0..children.len())
+            .map(|i| uncached.segment(&uncached.parse(&json!({"all": children[..=i]})).unwrap()).len())
+            .collect();
+        let got: Vec<u64> =
+            fresh["steps"].as_array().unwrap().iter().map(|s| s["count"].as_u64().unwrap()).collect();
+        assert_eq!(got, want, "steps of {query}");
+        assert_eq!(fresh["facets"], serde_json::to_value(uncached.profile(&node).facets).unwrap());
+    }
+    let (_, after) = server.get("/api/index").await;
+    let after = cache(&after);
+    assert!(after["entries"].as_u64() >= Some(1), "{after}");
+    assert!(after["hits"].as_u64() >= Some(3), "{after}");
+    assert!(
+        after["bytes"].as_u64() > Some(0) && after["bytes"].as_u64() <= after["budget"].as_u64(),
+        "{after}"
+    );
+    let metrics =
+        server.client.get(format!("{}/metrics", server.base)).send().await.unwrap().text().await.unwrap();
+    assert!(metrics.contains("tamsa_group_cache_hits"), "{metrics}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

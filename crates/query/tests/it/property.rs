@@ -15,7 +15,7 @@ use proptest::sample::{select, Index};
 use roaring::RoaringBitmap;
 use serde_json::{json, Map, Value};
 use tamsa_model::{catalog, format_day, Dimension, FieldDef, Kind};
-use tamsa_query::{Engine, Facets, FieldValue, ProductCount, Source};
+use tamsa_query::{Engine, Facets, FieldValue, GroupCache, ProductCount, Source, WithCache};
 
 use crate::fixture::{self, customer, product, purchase, Customer, Product, Purchase};
 
@@ -920,6 +920,39 @@ fn check(s: &Scenario) -> Result<(), TestCaseError> {
                 let want = oracle.members(&prefix).len() as u64;
                 prop_assert_eq!(count, want, "step {} of {}", i, query);
             }
+            // With groups' results kept between queries (in a cache that keeps them all, in one
+            // too small to keep any, and in the engine's own, shared by every query of this
+            // scenario), asked twice, the steps and members are the same.
+            for budget in [1 << 30, 64] {
+                let cache = GroupCache::new(budget);
+                let cached = WithCache { source: &engine.index, cache: &cache };
+                for round in 0..2 {
+                    let got = tamsa_query::evaluate_steps(&nodes, &cached, 3);
+                    prop_assert_eq!(
+                        &got,
+                        &(members.clone(), counts.clone()),
+                        "steps of {} kept in {} bytes, round {}",
+                        query,
+                        budget,
+                        round
+                    );
+                    let got = tamsa_query::evaluate_split(&node, &cached, 3);
+                    prop_assert_eq!(
+                        &got,
+                        &members,
+                        "members of {} kept in {} bytes, round {}",
+                        query,
+                        budget,
+                        round
+                    );
+                }
+            }
+            prop_assert_eq!(
+                engine.steps(&nodes),
+                (members.clone(), counts.clone()),
+                "steps of {} by the engine",
+                query
+            );
         }
 
         let profile = engine.profile(&node);

@@ -33,6 +33,7 @@ pub async fn index(State(state): State<AppState>) -> ApiResult<Json<Value>> {
         "report": meta.report,
         "generations": generations.iter().map(|g| json!({"generation": g.generation, "current": g.current})).collect::<Vec<_>>(),
         "reindex": reindex,
+        "group_cache": loaded.engine.group_cache_stats(),
     })))
 }
 
@@ -144,7 +145,8 @@ pub async fn healthz(State(state): State<AppState>) -> Json<Value> {
 }
 
 /// `GET /metrics`: Prometheus text.
-pub async fn metrics() -> impl IntoResponse {
+pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    crate::metrics::group_cache(&state.loaded());
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], crate::metrics::handle().render())
 }
 
