@@ -48,6 +48,14 @@ enum Command {
         /// Where to write the results as JSON.
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Answer as the service does: a top-level `all` condition by condition in the order
+        /// given, counting after each (its `steps`), rather than in the evaluator's order.
+        #[arg(long)]
+        steps: bool,
+        /// Keep up to this many MiB of groups' results over everyone between queries and
+        /// runs, as the service does (0: every answer computed from the index alone).
+        #[arg(long, default_value_t = 0)]
+        group_cache_mib: u64,
     },
     /// Time each condition of one suite query's top-level `all`, in the order the
     /// evaluator takes them, on one thread: where a slow query spends its time.
@@ -69,6 +77,11 @@ enum Command {
         /// (the count after each condition) do, rather than the evaluator's order.
         #[arg(long)]
         as_given: bool,
+        /// Keep groups' results over everyone between runs, as the service does: the first
+        /// run computes (and keeps) a group within a broad mask over everyone, later runs
+        /// answer it from what was kept.
+        #[arg(long)]
+        group_cache: bool,
     },
     /// Build the tantivy baseline: one document per customer of a Tamsa index.
     TantivyBuild {
@@ -171,9 +184,14 @@ fn main() -> Result<()> {
             eprintln!("wrote {} queries to {}", sizes.len() * per_size, out.display());
             Ok(())
         }
-        Command::Run { index, suite, repeat, out } => {
+        Command::Run { index, suite, repeat, out, steps, group_cache_mib } => {
             let started = Instant::now();
-            let engine = Engine::new(tamsa_index::open(&index)?);
+            let engine = Engine::new(tamsa_index::open(&index)?).with_group_cache(group_cache_mib << 20);
+            let segment = |node: &tamsa_query::Node| match node {
+                tamsa_query::Node::All(children) if steps && !children.is_empty() => engine.steps(children).0,
+                _ => engine.segment(node),
+            };
+            let profile = |node: &tamsa_query::Node| engine.facets(&segment(node));
             eprintln!(
                 "opened {} ({} customers) in {:.1} s",
                 index.display(),
@@ -190,16 +208,16 @@ fn main() -> Result<()> {
                 let mut counts = Vec::new();
                 let (mut count_ms, mut profile_ms, mut per_query) = (Vec::new(), Vec::new(), Vec::new());
                 for node in &nodes {
-                    let count = engine.segment(node).len();
+                    let count = segment(node).len();
                     counts.push(count);
-                    engine.profile(node);
+                    profile(node);
                     let (mut count_runs, mut profile_runs) = (Vec::new(), Vec::new());
                     for _ in 0..repeat {
                         let t = Instant::now();
-                        std::hint::black_box(engine.segment(node).len());
+                        std::hint::black_box(segment(node).len());
                         count_runs.push(t.elapsed().as_secs_f64() * 1e3);
                         let t = Instant::now();
-                        std::hint::black_box(engine.profile(node));
+                        std::hint::black_box(profile(node));
                         profile_runs.push(t.elapsed().as_secs_f64() * 1e3);
                     }
                     count_ms.extend_from_slice(&count_runs);
@@ -234,11 +252,17 @@ fn main() -> Result<()> {
                 );
                 results.push(result);
             }
+            let group_cache = engine.group_cache_stats();
+            if group_cache.budget > 0 {
+                eprintln!("group cache: {group_cache:?}");
+            }
             if let Some(out) = out {
                 let report = serde_json::json!({
                     "population": engine.index.population(),
                     "generation": engine.index.meta.generation,
                     "repeat": repeat,
+                    "steps": steps,
+                    "group_cache": group_cache,
                     "sizes": results,
                 });
                 std::fs::write(&out, serde_json::to_vec_pretty(&report)?)?;
@@ -266,8 +290,10 @@ fn main() -> Result<()> {
             println!("{}", serde_json::to_string_pretty(&report)?);
             Ok(())
         }
-        Command::Explain { index, suite, conditions, query, repeat, as_given } => {
-            let engine = Engine::new(tamsa_index::open(&index)?);
+        Command::Explain { index, suite, conditions, query, repeat, as_given, group_cache } => {
+            let cache_bytes = if group_cache { tamsa_query::DEFAULT_GROUP_CACHE_BYTES } else { 0 };
+            let engine = Engine::new(tamsa_index::open(&index)?).with_group_cache(cache_bytes);
+            let source = engine.source();
             let suite: Suite = serde_json::from_slice(&std::fs::read(&suite)?)?;
             let group = suite
                 .groups
@@ -285,21 +311,24 @@ fn main() -> Result<()> {
             } else {
                 tamsa_query::order(&children, &engine.index)
             };
-            println!("| step | estimate | matching | ms (median) | condition |");
-            println!("|---:|---:|---:|---:|---|");
+            println!("| step | estimate | matching | first ms | ms (median) | condition |");
+            println!("|---:|---:|---:|---:|---:|---|");
             let mut mask = engine.index.universe.clone();
             for (step, child) in order.into_iter().enumerate() {
-                let estimate = tamsa_query::estimate(child, &engine.index);
-                let next = tamsa_query::within(child, &mask, &engine.index);
+                let estimate = tamsa_query::estimate(child, &source);
+                let t = Instant::now();
+                let next = tamsa_query::within(child, &mask, &source);
+                let first = t.elapsed().as_secs_f64() * 1e3;
                 let runs: Vec<f64> = (0..repeat.max(1))
                     .map(|_| {
                         let t = Instant::now();
-                        std::hint::black_box(tamsa_query::within(child, &mask, &engine.index));
+                        std::hint::black_box(tamsa_query::within(child, &mask, &source));
                         t.elapsed().as_secs_f64() * 1e3
                     })
                     .collect();
                 let text: String = format!("{child:?}").chars().take(100).collect();
-                println!("| {step} | {estimate} | {} | {:.3} | {text} |", next.len(), percentiles(runs).p50);
+                let median = percentiles(runs).p50;
+                println!("| {step} | {estimate} | {} | {first:.3} | {median:.3} | {text} |", next.len());
                 mask = next;
             }
             Ok(())
