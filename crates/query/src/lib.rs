@@ -10,6 +10,7 @@ pub mod export;
 mod parse;
 mod profile;
 mod schema;
+mod slices;
 
 use std::collections::HashMap;
 use std::time::Instant;
@@ -47,6 +48,7 @@ pub struct Engine {
     tier: FieldId,
     spend_365d: FieldId,
     parallel_pass_from: u64,
+    slices_from: u64,
     parallel_eval_from: u64,
     groups: GroupCache,
 }
@@ -161,6 +163,7 @@ impl Engine {
             display_order.insert(dim, order);
         }
         let totals = profile::totals(&index, spend_365d, [gender, channel_365d, region, tier]);
+        let slices_from = u64::from(index.population()) / profile::SLICES_SHARE;
         Engine {
             index,
             schema,
@@ -172,6 +175,7 @@ impl Engine {
             tier,
             spend_365d,
             parallel_pass_from: profile::PARALLEL_PASS_FROM,
+            slices_from,
             parallel_eval_from: PARALLEL_EVAL_FROM,
             groups: GroupCache::new(DEFAULT_GROUP_CACHE_BYTES),
         }
@@ -198,6 +202,13 @@ impl Engine {
     /// list and spend) is split across threads.
     pub fn with_parallel_pass_from(mut self, members: u64) -> Engine {
         self.parallel_pass_from = members;
+        self
+    }
+
+    /// Sets from how many members on a segment's spend sum and top products come from
+    /// bitmaps rather than a pass over its members.
+    pub fn with_slices_from(mut self, members: u64) -> Engine {
+        self.slices_from = members;
         self
     }
 

@@ -1,13 +1,15 @@
 //! The profile of a segment: its count and how it is made up (age, gender, channel,
 //! region, tier, top last-purchased products, spend), beside the population's.
 //!
-//! Everything is counted in one pass over the members: each customer's few-valued facets
-//! (age bucket, gender, channel_365d, region, tier) are packed into one facet code, so a
-//! member costs one histogram increment for them all, beside its last-order products and
-//! its spend. When the segment is more than half the population the pass runs over the
-//! complement and subtracts from the population's totals. Per-value bitmap cardinalities
-//! (one `intersection_len` per value) remain for indexes whose facet values are too many
-//! to pack into 16 bits.
+//! A small segment is counted in one pass over its members: each customer's few-valued
+//! facets (age bucket, gender, channel_365d, region, tier) are packed into one facet code, so
+//! a member costs one histogram increment for them all, beside its last-order products and
+//! its spend. From one customer in [`SLICES_SHARE`] on, the pass counts facet codes alone and
+//! the spend sum and top products come from bitmap cardinalities ([`crate::slices`]), which
+//! cost about the same whatever the segment's size. When the segment is more than half the
+//! population the pass runs over the complement and subtracts from the population's totals.
+//! Per-value bitmap cardinalities (one `intersection_len` per value) remain for indexes whose
+//! facet values are too many to pack into 16 bits.
 
 use rayon::prelude::*;
 use roaring::RoaringBitmap;
@@ -15,6 +17,7 @@ use serde::Serialize;
 use tamsa_index::{for_each_page, Column, FieldIndex, Index, PAGE};
 use tamsa_model::{Dimension, FieldId, AGE_BUCKETS};
 
+use crate::slices::{BitSlices, LastProducts};
 use crate::Engine;
 
 /// How many products the last-product facet lists.
@@ -125,11 +128,18 @@ impl FacetCodes {
     }
 }
 
-/// What the population-wide totals of the pass-based facets are, computed once per index.
+/// What the population-wide totals of the pass-based facets are, and the bitmaps that
+/// answer large segments, computed once per index.
 pub(crate) struct Totals {
     pass: Pass,
     codes: Option<FacetCodes>,
+    spend: BitSlices,
+    last_products: LastProducts,
 }
+
+/// From this share of the population on (one customer in `SLICES_SHARE`), a segment's
+/// spend sum and top products come from bitmaps rather than a pass over its members.
+pub(crate) const SLICES_SHARE: u64 = 16;
 
 /// Per-member sums the facets need.
 #[derive(Clone)]
@@ -166,15 +176,18 @@ impl Pass {
 /// half of them to another thread.
 pub(crate) const PARALLEL_PASS_FROM: u64 = 4_096;
 
+/// The sums of `members`: facet codes (with `codes`), and with `sums` the spend and the
+/// last-order products.
 fn pass(
     index: &Index,
     members: &RoaringBitmap,
     spend: FieldId,
     codes: Option<&FacetCodes>,
+    sums: bool,
     parallel_from: u64,
 ) -> Pass {
     let FieldIndex::Number(spend) = index.field(spend) else { unreachable!("spend_365d is a number") };
-    let products = index.dims.product.len();
+    let products = if sums { index.dims.product.len() } else { 0 };
     let combinations = codes.map_or(0, FacetCodes::combinations);
     // Members in customer ranges, one per thread, each read a page at a time.
     let threads = if members.len() < parallel_from { 1 } else { rayon::current_num_threads().max(1) };
@@ -187,6 +200,12 @@ fn pass(
             let mut spans = [(0usize, 0usize); PAGE];
             let lists = &index.last_products;
             for_each_page(members.range(start..end), |page| {
+                if let (false, Some(codes)) = (sums, codes) {
+                    for &member in page {
+                        part.codes[usize::from(codes.codes[member as usize])] += 1;
+                    }
+                    return;
+                }
                 // Members lie scattered over the columns: first the loads that do not wait
                 // on each other (list bounds, spend, facet code), so that many cache misses
                 // are in flight at once, then the lists themselves.
@@ -214,24 +233,51 @@ fn pass(
 
 pub(crate) fn totals(index: &Index, spend: FieldId, facet_fields: [FieldId; FEW_VALUED - 1]) -> Totals {
     let codes = FacetCodes::new(index, facet_fields);
-    let pass = pass(index, &index.universe, spend, codes.as_ref(), PARALLEL_PASS_FROM);
-    Totals { pass, codes }
+    let pass = pass(index, &index.universe, spend, codes.as_ref(), true, PARALLEL_PASS_FROM);
+    let FieldIndex::Number(spend) = index.field(spend) else { unreachable!("spend_365d is a number") };
+    let population = index.population();
+    let (spend, last_products) = rayon::join(
+        || BitSlices::new(&spend.column, population),
+        || LastProducts::new(&index.last_products, index.dims.product.len(), population),
+    );
+    Totals { pass, codes, spend, last_products }
 }
 
 impl Engine {
     /// The facets of `members`.
     pub fn facets(&self, members: &RoaringBitmap) -> Facets {
+        if members.len() < self.slices_from {
+            return self.facets_by_pass(members);
+        }
+        let few_valued = || match &self.totals.codes {
+            Some(codes) => self.coded_facets(codes, &self.pass_facets(members, Some(codes), false).codes),
+            None => self.bitmap_facets(members),
+        };
+        let (counted, (top, spend)) = rayon::join(few_valued, || {
+            rayon::join(
+                || self.totals.last_products.top(members, TOP_PRODUCTS, |a, b| self.product_order(a, b)),
+                || self.totals.spend.sum(members),
+            )
+        });
+        self.assemble(counted, top, spend)
+    }
+
+    /// The facets of `members`, all counted in a pass over the members (or the rest of the
+    /// population): the strategy for small segments, kept public to check one way against
+    /// the other.
+    #[doc(hidden)]
+    pub fn facets_by_pass(&self, members: &RoaringBitmap) -> Facets {
         let (counted, pass) = match &self.totals.codes {
             Some(codes) => {
-                let pass = self.pass_facets(members, Some(codes));
+                let pass = self.pass_facets(members, Some(codes), true);
                 (self.coded_facets(codes, &pass.codes), pass)
             }
             None => {
                 // The bitmap counts and the pass over members are independent: side by side.
-                rayon::join(|| self.bitmap_facets(members), || self.pass_facets(members, None))
+                rayon::join(|| self.bitmap_facets(members), || self.pass_facets(members, None, true))
             }
         };
-        self.assemble(counted, &pass)
+        self.assemble(counted, self.top_of(&pass.last_product), pass.spend_365d)
     }
 
     /// The facets of `members`, the few-valued ones counted from bitmap cardinalities
@@ -240,29 +286,38 @@ impl Engine {
     /// against the other.
     #[doc(hidden)]
     pub fn facets_from_bitmaps(&self, members: &RoaringBitmap) -> Facets {
-        let (counted, pass) = rayon::join(|| self.bitmap_facets(members), || self.pass_facets(members, None));
-        self.assemble(counted, &pass)
+        let (counted, pass) =
+            rayon::join(|| self.bitmap_facets(members), || self.pass_facets(members, None, true));
+        self.assemble(counted, self.top_of(&pass.last_product), pass.spend_365d)
+    }
+
+    /// The products of the top list in order: most customers first, then by product_id.
+    fn product_order(&self, a: u32, b: u32) -> std::cmp::Ordering {
+        let ids = &self.index.dims.product;
+        ids[a as usize].cmp(&ids[b as usize])
+    }
+
+    /// The top products of per-product counts, with their counts.
+    fn top_of(&self, counts: &[u64]) -> Vec<(u64, u32)> {
+        let mut top: Vec<(u64, u32)> =
+            counts.iter().enumerate().filter(|(_, &c)| c > 0).map(|(p, &c)| (c, p as u32)).collect();
+        top.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| self.product_order(a.1, b.1)));
+        top.truncate(TOP_PRODUCTS);
+        top
     }
 
     fn assemble(
         &self,
         counted: [serde_json::Map<String, serde_json::Value>; FEW_VALUED],
-        pass: &Pass,
+        top: Vec<(u64, u32)>,
+        spend: i128,
     ) -> Facets {
         let index = &self.index;
-        let mut top: Vec<(u64, &str, usize)> = pass
-            .last_product
-            .iter()
-            .enumerate()
-            .filter(|(_, &c)| c > 0)
-            .map(|(p, &c)| (c, index.dims.product[p].as_str(), p))
-            .collect();
-        top.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(b.1)));
         let last_product = top
             .into_iter()
-            .take(TOP_PRODUCTS)
-            .map(|(count, id, p)| ProductCount {
-                product_id: id.to_owned(),
+            .map(|(count, p)| (count, p as usize))
+            .map(|(count, p)| ProductCount {
+                product_id: index.dims.product[p].clone(),
                 name: index.dims.product_name.get(p).cloned().unwrap_or_default(),
                 brand: index
                     .dims
@@ -275,7 +330,6 @@ impl Engine {
             })
             .collect();
         let [age, gender, channel_365d, region, tier] = counted;
-        let spend = pass.spend_365d;
         Facets {
             age,
             gender,
@@ -356,20 +410,22 @@ impl Engine {
         [age, next(), next(), next(), next()]
     }
 
-    /// Per-product counts of last orders, the spend sum and (with `codes`) the histogram of
-    /// facet codes of `members`: one pass over the members, or over the rest of the
-    /// population when that is smaller.
-    fn pass_facets(&self, members: &RoaringBitmap, codes: Option<&FacetCodes>) -> Pass {
+    /// The histogram of facet codes of `members` (with `codes`) and with `sums` their
+    /// per-product counts of last orders and spend sum: one pass over the members, or over
+    /// the rest of the population when that is smaller.
+    fn pass_facets(&self, members: &RoaringBitmap, codes: Option<&FacetCodes>, sums: bool) -> Pass {
         let index = &self.index;
         if members.len() * 2 <= u64::from(index.population()) {
-            pass(index, members, self.spend_365d, codes, self.parallel_pass_from)
+            pass(index, members, self.spend_365d, codes, sums, self.parallel_pass_from)
         } else {
             let rest = &index.universe - members;
-            let part = pass(index, &rest, self.spend_365d, codes, self.parallel_pass_from);
-            let mut whole = self.totals.pass.clone();
-            if codes.is_none() {
-                whole.codes.clear();
-            }
+            let part = pass(index, &rest, self.spend_365d, codes, sums, self.parallel_pass_from);
+            let totals = &self.totals.pass;
+            let whole = Pass {
+                last_product: if sums { totals.last_product.clone() } else { Vec::new() },
+                spend_365d: if sums { totals.spend_365d } else { 0 },
+                codes: if codes.is_some() { totals.codes.clone() } else { Vec::new() },
+            };
             whole.minus(&part)
         }
     }

@@ -962,8 +962,15 @@ fn check(s: &Scenario) -> Result<(), TestCaseError> {
         let got = serde_json::to_string_pretty(&profile.facets).expect("json");
         let want = serde_json::to_string_pretty(&oracle.facets(&members)).expect("json");
         prop_assert_eq!(got, want, "facets of {}", query);
-        // Counted in one pass over facet codes or from per-value bitmaps, the facets agree.
+        // Counted in one pass over the members, with spend and top products from bitmaps,
+        // or with per-value bitmaps, the facets agree.
         let segment = engine.segment(&node);
+        prop_assert_eq!(
+            engine.facets(&segment),
+            engine.facets_by_pass(&segment),
+            "facets of {} by pass",
+            query
+        );
         prop_assert_eq!(
             engine.facets(&segment),
             engine.facets_from_bitmaps(&segment),
