@@ -7,6 +7,8 @@
 //! the mask minus its child, so a customer whose value is null, which no comparison
 //! matches, is in the complement.
 
+use std::sync::Arc;
+
 use rayon::prelude::*;
 use roaring::{MultiOps, RoaringBitmap};
 use tamsa_index::{FieldIndex, Index, ProductGroup};
@@ -283,7 +285,7 @@ fn through_ranges(
             let mut matching = range & start;
             for condition in conditions {
                 if !matching.is_empty() {
-                    matching = within(condition, &matching, source);
+                    matching = narrow(condition, matching, source);
                 }
                 counts.push(matching.len());
             }
@@ -341,10 +343,24 @@ pub fn evaluate_split(node: &Node, source: &(impl Source + Sync), parts: usize) 
 /// The customers of `mask` matching `node`.
 pub fn within(node: &Node, mask: &RoaringBitmap, source: &impl Source) -> RoaringBitmap {
     let full = mask.len() == source.population();
-    if let Some(matches) = from_cache(node, mask, full, source) {
-        return matches;
+    match from_cache(node, mask, full, source) {
+        Some(everyone) if full => RoaringBitmap::clone(&everyone),
+        Some(everyone) => mask & &*everyone,
+        None => compute_within(node, mask, full, source),
     }
-    compute_within(node, mask, full, source)
+}
+
+/// [`within`] for a mask the caller no longer needs: a kept result narrows it in place,
+/// without a copy.
+fn narrow(node: &Node, mut mask: RoaringBitmap, source: &impl Source) -> RoaringBitmap {
+    let full = mask.len() == source.population();
+    match from_cache(node, &mask, full, source) {
+        Some(everyone) => {
+            mask &= &*everyone;
+            mask
+        }
+        None => compute_within(node, &mask, full, source),
+    }
 }
 
 /// A mask this large or larger (one customer in [`BROAD`]) has a group computed over
@@ -352,30 +368,35 @@ pub fn within(node: &Node, mask: &RoaringBitmap, source: &impl Source) -> Roarin
 /// taking each out of the mask would, and the result serves later queries.
 pub const BROAD: u64 = 16;
 
-/// A group's matches within `mask` from the source's cache: its kept result, or its result
-/// over everyone computed now and kept, within a broad mask or when earlier queries held the
-/// group too.
-fn from_cache(node: &Node, mask: &RoaringBitmap, full: bool, source: &impl Source) -> Option<RoaringBitmap> {
+/// A group's matches over everyone from the source's cache: its kept result, or its result
+/// computed now and kept, within a broad mask or when earlier queries held the group too.
+fn from_cache(
+    node: &Node,
+    mask: &RoaringBitmap,
+    full: bool,
+    source: &impl Source,
+) -> Option<Arc<RoaringBitmap>> {
     let cache = source.group_cache()?;
     if !is_group(node) {
         return None;
     }
     let broad = full || mask.len().saturating_mul(BROAD) >= source.population();
-    let everyone = match cache.get(node) {
-        Some(kept) => kept,
+    match cache.get(node) {
+        Some(kept) => Some(kept),
         None if broad || cache.recurring(node) => {
-            cache.get_or_compute(node, || compute_within(node, source.universe(), true, source))
+            Some(cache.get_or_compute(node, || compute_within(node, source.universe(), true, source)))
         }
-        None => return None,
-    };
-    Some(if full { RoaringBitmap::clone(&everyone) } else { mask & &*everyone })
+        None => None,
+    }
 }
 
-/// Whether a node unites several bitmaps: an `any`, or a condition on several values.
+/// Whether a node's result over everyone is worth keeping: it unites several bitmaps (an
+/// `any`, or a condition on several values) or checks values (a number range).
 pub(crate) fn is_group(node: &Node) -> bool {
     match node {
         Node::Any(children) => children.len() > 1 || children.first().is_some_and(is_group),
         Node::Cond(Cond { pred: Pred::Values(values), .. }) => values.len() > 1,
+        Node::Cond(Cond { pred: Pred::Range { .. }, .. }) => true,
         _ => false,
     }
 }
@@ -386,7 +407,10 @@ fn compute_within(node: &Node, mask: &RoaringBitmap, full: bool, source: &impl S
         Node::All(children) => {
             let mut result: Option<RoaringBitmap> = None;
             for child in order(children, source) {
-                let next = within(child, result.as_ref().unwrap_or(mask), source);
+                let next = match result.take() {
+                    Some(narrowed) => narrow(child, narrowed, source),
+                    None => within(child, mask, source),
+                };
                 if next.is_empty() {
                     return next;
                 }
