@@ -176,18 +176,30 @@ impl Pass {
 /// half of them to another thread.
 pub(crate) const PARALLEL_PASS_FROM: u64 = 4_096;
 
-/// The sums of `members`: facet codes (with `codes`), and with `sums` the spend and the
-/// last-order products.
+/// Which of the per-member sums a pass adds up, beside facet codes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct Sums {
+    spend: bool,
+    products: bool,
+}
+
+impl Sums {
+    const ALL: Sums = Sums { spend: true, products: true };
+    const NONE: Sums = Sums { spend: false, products: false };
+    const PRODUCTS: Sums = Sums { spend: false, products: true };
+}
+
+/// The sums of `members`: facet codes (with `codes`) and those `sums` names.
 fn pass(
     index: &Index,
     members: &RoaringBitmap,
     spend: FieldId,
     codes: Option<&FacetCodes>,
-    sums: bool,
+    sums: Sums,
     parallel_from: u64,
 ) -> Pass {
     let FieldIndex::Number(spend) = index.field(spend) else { unreachable!("spend_365d is a number") };
-    let products = if sums { index.dims.product.len() } else { 0 };
+    let products = if sums.products { index.dims.product.len() } else { 0 };
     let combinations = codes.map_or(0, FacetCodes::combinations);
     // Members in customer ranges, one per thread, each read a page at a time.
     let threads = if members.len() < parallel_from { 1 } else { rayon::current_num_threads().max(1) };
@@ -200,9 +212,14 @@ fn pass(
             let mut spans = [(0usize, 0usize); PAGE];
             let lists = &index.last_products;
             for_each_page(members.range(start..end), |page| {
-                if let (false, Some(codes)) = (sums, codes) {
-                    for &member in page {
-                        part.codes[usize::from(codes.codes[member as usize])] += 1;
+                if !sums.products {
+                    for &member in page.iter().filter(|_| sums.spend) {
+                        part.spend_365d += i128::from(spend.column.get(member).unwrap_or(0));
+                    }
+                    if let Some(codes) = codes {
+                        for &member in page {
+                            part.codes[usize::from(codes.codes[member as usize])] += 1;
+                        }
                     }
                     return;
                 }
@@ -212,6 +229,8 @@ fn pass(
                 for (span, &member) in spans.iter_mut().zip(page) {
                     let i = member as usize;
                     *span = (if i == 0 { 0 } else { lists.ends[i - 1] as usize }, lists.ends[i] as usize);
+                }
+                for &member in page.iter().filter(|_| sums.spend) {
                     part.spend_365d += i128::from(spend.column.get(member).unwrap_or(0));
                 }
                 if let Some(codes) = codes {
@@ -231,9 +250,16 @@ fn pass(
     parts.iter().fold(Pass::empty(products, combinations), Pass::add)
 }
 
+/// Whether most of `members` lie in dense (bitmap or run) containers, where counting them
+/// within a bitmap costs a few word operations per 64 customers rather than a lookup each.
+fn dense(members: &RoaringBitmap) -> bool {
+    let stats = members.statistics();
+    (stats.n_values_bitset_containers + stats.n_values_run_containers) * 2 >= stats.cardinality.max(1)
+}
+
 pub(crate) fn totals(index: &Index, spend: FieldId, facet_fields: [FieldId; FEW_VALUED - 1]) -> Totals {
     let codes = FacetCodes::new(index, facet_fields);
-    let pass = pass(index, &index.universe, spend, codes.as_ref(), true, PARALLEL_PASS_FROM);
+    let pass = pass(index, &index.universe, spend, codes.as_ref(), Sums::ALL, PARALLEL_PASS_FROM);
     let FieldIndex::Number(spend) = index.field(spend) else { unreachable!("spend_365d is a number") };
     let population = index.population();
     let (spend, last_products) = rayon::join(
@@ -247,10 +273,26 @@ impl Engine {
     /// The facets of `members`.
     pub fn facets(&self, members: &RoaringBitmap) -> Facets {
         if members.len() < self.slices_from {
-            return self.facets_by_pass(members);
+            if !dense(members) {
+                return self.facets_by_pass(members);
+            }
+            // Most members lie in dense containers: the few-valued facets and the spend are
+            // cheaper counted from bitmaps; the top products still come from the members' lists.
+            let (counted, (pass, spend)) = rayon::join(
+                || self.bitmap_facets(members),
+                || {
+                    rayon::join(
+                        || self.pass_facets(members, None, Sums::PRODUCTS),
+                        || self.totals.spend.sum(members),
+                    )
+                },
+            );
+            return self.assemble(counted, self.top_of(&pass.last_product), spend);
         }
         let few_valued = || match &self.totals.codes {
-            Some(codes) => self.coded_facets(codes, &self.pass_facets(members, Some(codes), false).codes),
+            Some(codes) => {
+                self.coded_facets(codes, &self.pass_facets(members, Some(codes), Sums::NONE).codes)
+            }
             None => self.bitmap_facets(members),
         };
         let (counted, (top, spend)) = rayon::join(few_valued, || {
@@ -269,12 +311,12 @@ impl Engine {
     pub fn facets_by_pass(&self, members: &RoaringBitmap) -> Facets {
         let (counted, pass) = match &self.totals.codes {
             Some(codes) => {
-                let pass = self.pass_facets(members, Some(codes), true);
+                let pass = self.pass_facets(members, Some(codes), Sums::ALL);
                 (self.coded_facets(codes, &pass.codes), pass)
             }
             None => {
                 // The bitmap counts and the pass over members are independent: side by side.
-                rayon::join(|| self.bitmap_facets(members), || self.pass_facets(members, None, true))
+                rayon::join(|| self.bitmap_facets(members), || self.pass_facets(members, None, Sums::ALL))
             }
         };
         self.assemble(counted, self.top_of(&pass.last_product), pass.spend_365d)
@@ -287,7 +329,7 @@ impl Engine {
     #[doc(hidden)]
     pub fn facets_from_bitmaps(&self, members: &RoaringBitmap) -> Facets {
         let (counted, pass) =
-            rayon::join(|| self.bitmap_facets(members), || self.pass_facets(members, None, true));
+            rayon::join(|| self.bitmap_facets(members), || self.pass_facets(members, None, Sums::ALL));
         self.assemble(counted, self.top_of(&pass.last_product), pass.spend_365d)
     }
 
@@ -413,7 +455,7 @@ impl Engine {
     /// The histogram of facet codes of `members` (with `codes`) and with `sums` their
     /// per-product counts of last orders and spend sum: one pass over the members, or over
     /// the rest of the population when that is smaller.
-    fn pass_facets(&self, members: &RoaringBitmap, codes: Option<&FacetCodes>, sums: bool) -> Pass {
+    fn pass_facets(&self, members: &RoaringBitmap, codes: Option<&FacetCodes>, sums: Sums) -> Pass {
         let index = &self.index;
         if members.len() * 2 <= u64::from(index.population()) {
             pass(index, members, self.spend_365d, codes, sums, self.parallel_pass_from)
@@ -422,8 +464,8 @@ impl Engine {
             let part = pass(index, &rest, self.spend_365d, codes, sums, self.parallel_pass_from);
             let totals = &self.totals.pass;
             let whole = Pass {
-                last_product: if sums { totals.last_product.clone() } else { Vec::new() },
-                spend_365d: if sums { totals.spend_365d } else { 0 },
+                last_product: if sums.products { totals.last_product.clone() } else { Vec::new() },
+                spend_365d: if sums.spend { totals.spend_365d } else { 0 },
                 codes: if codes.is_some() { totals.codes.clone() } else { Vec::new() },
             };
             whole.minus(&part)

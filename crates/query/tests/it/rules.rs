@@ -481,6 +481,44 @@ fn facets_are_the_same_on_one_thread_and_several() {
 }
 
 #[test]
+fn facets_of_dense_sparse_and_broad_segments_agree_by_every_strategy() {
+    // Enough customers that a segment can fill a container densely (over 4,096 of 65,536).
+    let (_dir, dir) = input();
+    let n = 9_000;
+    let customers: Vec<Customer> = (0..n).map(|i| customer(&format!("c{i:05}"))).collect();
+    let purchases: Vec<Purchase> = (0..2 * n)
+        .map(|i| {
+            let product = ["P1", "P2", "P3"][i % 3];
+            let channel = if i % 5 == 0 { "offline" } else { "online" };
+            purchase(
+                &format!("o{i}"),
+                &format!("c{:05}", i * 7 % n),
+                "2026-03-20",
+                product,
+                (i % 97) as i64 * 10,
+                channel,
+            )
+        })
+        .collect();
+    write_input(&dir, &customers, &products(), &purchases);
+    for slices_from in [0, u64::MAX] {
+        let engine = index(&dir, None).unwrap().0.with_slices_from(slices_from);
+        for query in [
+            json!({"all": []}),
+            json!({"field": "spend_365d", "op": "gte", "value": 300}),
+            json!({"field": "spend_365d", "op": "lte", "value": 100}),
+            json!({"field": "spend_365d", "op": "between", "value": [500, 520]}),
+        ] {
+            let node = engine.parse(&query).unwrap();
+            let members = engine.segment(&node);
+            let facets = engine.facets(&members);
+            assert_eq!(facets, engine.facets_by_pass(&members), "{query}, slices from {slices_from}");
+            assert_eq!(facets, engine.facets_from_bitmaps(&members), "{query}, slices from {slices_from}");
+        }
+    }
+}
+
+#[test]
 fn queries_split_by_customer_range_give_the_same_members() {
     let (_dir, dir) = input();
     let customers: Vec<Customer> = (0..300)
