@@ -134,7 +134,18 @@ pub struct Shared {
     /// Serializes switching generations; holds the generation that last failed to open,
     /// which is not tried again until another becomes current.
     pub switching: tokio::sync::Mutex<Option<u64>>,
+    /// Turns at computing an answer ([`COMPUTING_PER_CORE`] per core), granted in order of
+    /// arrival: under load a query waits its turn and then runs at nearly full speed, instead
+    /// of every query in flight sharing the cores and the slowest taking many times their own
+    /// time.
+    pub computing: tokio::sync::Semaphore,
 }
+
+/// Answers computed at once per core: two, so that one answer's serial steps (parsing,
+/// writing JSON) overlap another's bitmap work. On 2 cores under 64 clients, 1 per core gave
+/// 143 answers/s, 2 per core 204–220, 4 per core 216; without turns the p99 was about 15%
+/// higher.
+pub const COMPUTING_PER_CORE: usize = 2;
 
 /// A handle on the shared state.
 pub type AppState = Arc<Shared>;
@@ -151,6 +162,9 @@ impl Shared {
             db,
             reindex: Mutex::new(ReindexStatus { state: "idle", ..ReindexStatus::default() }),
             switching: tokio::sync::Mutex::new(None),
+            computing: tokio::sync::Semaphore::new(
+                COMPUTING_PER_CORE * std::thread::available_parallelism().map_or(1, |n| n.get()),
+            ),
         }))
     }
 

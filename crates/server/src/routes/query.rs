@@ -95,20 +95,22 @@ pub async fn query(
         .get_all(header::CACHE_CONTROL)
         .iter()
         .any(|v| v.to_str().is_ok_and(|v| v.split(',').any(|d| d.trim().eq_ignore_ascii_case("no-cache"))));
-    blocking(move || {
-        let started = Instant::now();
-        let key = body.to_string();
-        if !fresh {
-            let hit = loaded.answers.lock().expect("answer cache lock").get(&key).cloned();
-            if let Some(answer) = hit {
-                let mut answer = Value::clone(&answer);
-                let took = started.elapsed().as_secs_f64();
-                crate::metrics::query_time(took);
-                answer["took_ms"] = (took * 1e3).into();
-                answer["cached"] = true.into();
-                return Ok(Json(answer));
-            }
+    let started = Instant::now();
+    let key = body.to_string();
+    if !fresh {
+        let hit = loaded.answers.lock().expect("answer cache lock").get(&key).cloned();
+        if let Some(answer) = hit {
+            let mut answer = Value::clone(&answer);
+            let took = started.elapsed().as_secs_f64();
+            crate::metrics::query_time(took);
+            answer["took_ms"] = (took * 1e3).into();
+            answer["cached"] = true.into();
+            return Ok(Json(answer));
         }
+    }
+    // Answers are computed a few at a time, in order of arrival (see `Shared::computing`).
+    let _turn = state.computing.acquire().await.map_err(ApiError::internal)?;
+    blocking(move || {
         let node = parse_query(&loaded, &limits, &body)?;
         let engine = &loaded.engine;
         let (members, steps) = match &node {
