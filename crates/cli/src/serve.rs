@@ -38,9 +38,9 @@ pub struct Args {
     /// Generations a reindex through the API keeps.
     #[arg(long, default_value_t = 3, env = "TAMSA_KEEP_GENERATIONS")]
     pub keep: usize,
-    /// Memory for results of OR-groups (and conditions on several values) computed over
-    /// everyone, kept between queries of one generation so that an edited segment does not
-    /// compute its unchanged groups again, in MiB; 0 keeps none.
+    /// Memory for results of OR-groups, conditions on several values and number ranges
+    /// computed over everyone, kept between queries of one generation so that an edited
+    /// segment does not compute its unchanged groups again, in MiB; 0 keeps none.
     #[arg(long, default_value_t = tamsa_query::DEFAULT_GROUP_CACHE_BYTES >> 20, env = "TAMSA_GROUP_CACHE_MIB")]
     pub group_cache_mib: u64,
 }
