@@ -204,7 +204,7 @@ impl GroupCache {
 
 /// Every group within `node` (itself included), outermost first.
 fn collect_groups<'a>(node: &'a Node, groups: &mut Vec<&'a Node>) {
-    if crate::eval::is_group(node) {
+    if crate::eval::worth_keeping(node) {
         groups.push(node);
     }
     match node {

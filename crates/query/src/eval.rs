@@ -366,7 +366,7 @@ fn narrow(node: &Node, mut mask: RoaringBitmap, source: &impl Source) -> Roaring
 /// A mask this large or larger (one customer in [`BROAD`]) has a group computed over
 /// everyone when the source keeps results: the union of its bitmaps then costs about what
 /// taking each out of the mask would, and the result serves later queries.
-pub const BROAD: u64 = 16;
+pub(crate) const BROAD: u64 = 16;
 
 /// A group's matches over everyone from the source's cache: its kept result, or its result
 /// computed now and kept, within a broad mask or when earlier queries held the group too.
@@ -377,7 +377,7 @@ fn from_cache(
     source: &impl Source,
 ) -> Option<Arc<RoaringBitmap>> {
     let cache = source.group_cache()?;
-    if !is_group(node) {
+    if !worth_keeping(node) {
         return None;
     }
     let broad = full || mask.len().saturating_mul(BROAD) >= source.population();
@@ -392,9 +392,9 @@ fn from_cache(
 
 /// Whether a node's result over everyone is worth keeping: it unites several bitmaps (an
 /// `any`, or a condition on several values) or checks values (a number range).
-pub(crate) fn is_group(node: &Node) -> bool {
+pub(crate) fn worth_keeping(node: &Node) -> bool {
     match node {
-        Node::Any(children) => children.len() > 1 || children.first().is_some_and(is_group),
+        Node::Any(children) => children.len() > 1 || children.first().is_some_and(worth_keeping),
         Node::Cond(Cond { pred: Pred::Values(values), .. }) => values.len() > 1,
         Node::Cond(Cond { pred: Pred::Range { .. }, .. }) => true,
         _ => false,

@@ -17,7 +17,7 @@ use std::time::Instant;
 
 pub use ast::{Cond, Node, Pred};
 pub use cache::{CacheStats, GroupCache};
-pub use eval::{estimate, evaluate, evaluate_split, evaluate_steps, order, within, Source, WithCache, BROAD};
+pub use eval::{estimate, evaluate, evaluate_split, evaluate_steps, order, within, Source, WithCache};
 pub use parse::{parse, parse_str, QueryError};
 pub use profile::{Facets, ProductCount, TOP_PRODUCTS};
 pub use schema::{closest, Schema};

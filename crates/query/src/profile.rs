@@ -177,7 +177,7 @@ impl Pass {
 pub(crate) const PARALLEL_PASS_FROM: u64 = 4_096;
 
 /// Which of the per-member sums a pass adds up, beside facet codes.
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy)]
 struct Sums {
     spend: bool,
     products: bool,
@@ -212,35 +212,30 @@ fn pass(
             let mut spans = [(0usize, 0usize); PAGE];
             let lists = &index.last_products;
             for_each_page(members.range(start..end), |page| {
-                if !sums.products {
-                    for &member in page.iter().filter(|_| sums.spend) {
-                        part.spend_365d += i128::from(spend.column.get(member).unwrap_or(0));
-                    }
-                    if let Some(codes) = codes {
-                        for &member in page {
-                            part.codes[usize::from(codes.codes[member as usize])] += 1;
-                        }
-                    }
-                    return;
-                }
                 // Members lie scattered over the columns: first the loads that do not wait
                 // on each other (list bounds, spend, facet code), so that many cache misses
                 // are in flight at once, then the lists themselves.
-                for (span, &member) in spans.iter_mut().zip(page) {
-                    let i = member as usize;
-                    *span = (if i == 0 { 0 } else { lists.ends[i - 1] as usize }, lists.ends[i] as usize);
+                if sums.products {
+                    for (span, &member) in spans.iter_mut().zip(page) {
+                        let i = member as usize;
+                        *span = (if i == 0 { 0 } else { lists.ends[i - 1] as usize }, lists.ends[i] as usize);
+                    }
                 }
-                for &member in page.iter().filter(|_| sums.spend) {
-                    part.spend_365d += i128::from(spend.column.get(member).unwrap_or(0));
+                if sums.spend {
+                    for &member in page {
+                        part.spend_365d += i128::from(spend.column.get(member).unwrap_or(0));
+                    }
                 }
                 if let Some(codes) = codes {
                     for &member in page {
                         part.codes[usize::from(codes.codes[member as usize])] += 1;
                     }
                 }
-                for &(from, to) in &spans[..page.len()] {
-                    for &product in &lists.values[from..to] {
-                        part.last_product[product as usize] += 1;
+                if sums.products {
+                    for &(from, to) in &spans[..page.len()] {
+                        for &product in &lists.values[from..to] {
+                            part.last_product[product as usize] += 1;
+                        }
                     }
                 }
             });
