@@ -186,7 +186,6 @@ struct Sums {
 impl Sums {
     const ALL: Sums = Sums { spend: true, products: true };
     const NONE: Sums = Sums { spend: false, products: false };
-    const PRODUCTS: Sums = Sums { spend: false, products: true };
 }
 
 /// The sums of `members`: facet codes (with `codes`) and those `sums` names.
@@ -201,13 +200,20 @@ fn pass(
     let FieldIndex::Number(spend) = index.field(spend) else { unreachable!("spend_365d is a number") };
     let products = if sums.products { index.dims.product.len() } else { 0 };
     let combinations = codes.map_or(0, FacetCodes::combinations);
-    // Members in customer ranges, one per thread, each read a page at a time.
+    // Members in customer ranges of about equal counts, one per thread, each read a page at
+    // a time. (Similar customers are numbered together, so a segment's members bunch up.)
     let threads = if members.len() < parallel_from { 1 } else { rayon::current_num_threads().max(1) };
-    let step = index.population().div_ceil(threads as u32).max(1);
-    let parts: Vec<Pass> = (0..threads as u32)
-        .into_par_iter()
-        .map(|t| {
-            let (start, end) = (t * step, (t * step).saturating_add(step));
+    let bounds: Vec<u32> = (0..=threads as u64)
+        .map(|t| match t * members.len() / threads as u64 {
+            0 => 0,
+            rank if rank >= members.len() => u32::MAX,
+            rank => members.select(rank as u32).expect("a rank below the count"),
+        })
+        .collect();
+    let parts: Vec<Pass> = bounds
+        .par_windows(2)
+        .map(|ends| {
+            let (start, end) = (ends[0], ends[1]);
             let mut part = Pass::empty(products, combinations);
             let mut spans = [(0usize, 0usize); PAGE];
             let lists = &index.last_products;
@@ -245,13 +251,6 @@ fn pass(
     parts.iter().fold(Pass::empty(products, combinations), Pass::add)
 }
 
-/// Whether most of `members` lie in dense (bitmap or run) containers, where counting them
-/// within a bitmap costs a few word operations per 64 customers rather than a lookup each.
-fn dense(members: &RoaringBitmap) -> bool {
-    let stats = members.statistics();
-    (stats.n_values_bitset_containers + stats.n_values_run_containers) * 2 >= stats.cardinality.max(1)
-}
-
 pub(crate) fn totals(index: &Index, spend: FieldId, facet_fields: [FieldId; FEW_VALUED - 1]) -> Totals {
     let codes = FacetCodes::new(index, facet_fields);
     let pass = pass(index, &index.universe, spend, codes.as_ref(), Sums::ALL, PARALLEL_PASS_FROM);
@@ -268,21 +267,7 @@ impl Engine {
     /// The facets of `members`.
     pub fn facets(&self, members: &RoaringBitmap) -> Facets {
         if members.len() < self.slices_from {
-            if !dense(members) {
-                return self.facets_by_pass(members);
-            }
-            // Most members lie in dense containers: the few-valued facets and the spend are
-            // cheaper counted from bitmaps; the top products still come from the members' lists.
-            let (counted, (pass, spend)) = rayon::join(
-                || self.bitmap_facets(members),
-                || {
-                    rayon::join(
-                        || self.pass_facets(members, None, Sums::PRODUCTS),
-                        || self.totals.spend.sum(members),
-                    )
-                },
-            );
-            return self.assemble(counted, self.top_of(&pass.last_product), spend);
+            return self.facets_by_pass(members);
         }
         let few_valued = || match &self.totals.codes {
             Some(codes) => {
