@@ -14,7 +14,7 @@
 use rayon::prelude::*;
 use roaring::RoaringBitmap;
 use serde::Serialize;
-use tamsa_index::{for_each_page, Column, FieldIndex, Index, PAGE};
+use tamsa_index::{for_each_page, Column, FieldIndex, Index, Packed};
 use tamsa_model::{Dimension, FieldId, AGE_BUCKETS};
 
 use crate::slices::{BitSlices, LastProducts};
@@ -128,11 +128,74 @@ impl FacetCodes {
     }
 }
 
+/// Each customer's facet code, spend and last-order products side by side, built when the
+/// engine opens: a pass reads one 16-byte record per member instead of four scattered
+/// columns, and counts a last order of up to two products without a branch (an empty slot
+/// counts toward a spare counter), where a list of any length costs mispredicted branches.
+pub(crate) struct Records {
+    /// Per customer: its head, its spend offset from `spend_base` (`u32::MAX` when unknown
+    /// or when offsets do not fit 32 bits), then its last order's first two products (each
+    /// `products` when absent) or, when the order lists more, where its list starts in
+    /// `long_lists` (the low 32 bits) and its length. The head holds the facet code (0
+    /// without codes) in bits 0..16, [`LONG`], and the high bits of a long list's start.
+    records: Vec<[u32; 4]>,
+    /// Last orders of more than two products, back to back.
+    long_lists: Vec<u32>,
+    /// What spend offsets add to; `None` when they do not fit 32 bits (a pass then reads
+    /// the spend column itself).
+    spend_base: Option<i64>,
+}
+
+/// Set in a record's head when the customer's last order lists more than two products.
+const LONG: u32 = 1 << 16;
+
+impl Records {
+    fn new(index: &Index, spend: &Column, codes: Option<&FacetCodes>) -> Records {
+        let lists = &index.last_products;
+        let none = index.dims.product.len() as u32;
+        let spend_base = match spend.packed {
+            Packed::U64(_) => None,
+            _ => Some(spend.base),
+        };
+        let mut long_lists = Vec::new();
+        let records = (0..index.population())
+            .map(|customer| {
+                let code = codes.map_or(0, |codes| u32::from(codes.codes[customer as usize]));
+                let spend = match spend_base {
+                    Some(base) => spend.get(customer).map_or(u32::MAX, |v| v.abs_diff(base) as u32),
+                    None => u32::MAX,
+                };
+                match *lists.get(customer) {
+                    [] => [code, spend, none, none],
+                    [only] => [code, spend, only, none],
+                    [first, second] => [code, spend, first, second],
+                    ref long => {
+                        // Bits 17..32 of the head take the start's bits from 32 on: lists of
+                        // up to 2^47 entries, more than memory holds.
+                        let start = long_lists.len() as u64;
+                        long_lists.extend_from_slice(long);
+                        let head = code | LONG | ((start >> 32) as u32) << 17;
+                        [head, spend, start as u32, long.len() as u32]
+                    }
+                }
+            })
+            .collect();
+        Records { records, long_lists, spend_base }
+    }
+
+    /// The products of a record whose head has [`LONG`].
+    fn long_list(&self, [head, _, start, len]: [u32; 4]) -> &[u32] {
+        let start = (u64::from(head >> 17) << 32 | u64::from(start)) as usize;
+        &self.long_lists[start..start + len as usize]
+    }
+}
+
 /// What the population-wide totals of the pass-based facets are, and the bitmaps that
 /// answer large segments, computed once per index.
 pub(crate) struct Totals {
     pass: Pass,
     codes: Option<FacetCodes>,
+    records: Records,
     spend: BitSlices,
     last_products: LastProducts,
 }
@@ -176,29 +239,17 @@ impl Pass {
 /// half of them to another thread.
 pub(crate) const PARALLEL_PASS_FROM: u64 = 4_096;
 
-/// Which of the per-member sums a pass adds up, beside facet codes.
-#[derive(Clone, Copy)]
-struct Sums {
-    spend: bool,
-    products: bool,
-}
-
-impl Sums {
-    const ALL: Sums = Sums { spend: true, products: true };
-    const NONE: Sums = Sums { spend: false, products: false };
-}
-
-/// The sums of `members`: facet codes (with `codes`) and those `sums` names.
+/// The sums of `members`: facet codes (with `codes`) and, with `records`, their spend and
+/// last-order products.
 fn pass(
     index: &Index,
     members: &RoaringBitmap,
-    spend: FieldId,
+    spend: &Column,
     codes: Option<&FacetCodes>,
-    sums: Sums,
+    records: Option<&Records>,
     parallel_from: u64,
 ) -> Pass {
-    let FieldIndex::Number(spend) = index.field(spend) else { unreachable!("spend_365d is a number") };
-    let products = if sums.products { index.dims.product.len() } else { 0 };
+    let products = if records.is_some() { index.dims.product.len() } else { 0 };
     let combinations = codes.map_or(0, FacetCodes::combinations);
     // Members in customer ranges of about equal counts, one per thread, each read a page at
     // a time. (Similar customers are numbered together, so a segment's members bunch up.)
@@ -213,54 +264,82 @@ fn pass(
     let parts: Vec<Pass> = bounds
         .par_windows(2)
         .map(|ends| {
-            let (start, end) = (ends[0], ends[1]);
+            let members = members.range(ends[0]..ends[1]);
             let mut part = Pass::empty(products, combinations);
-            let mut spans = [(0usize, 0usize); PAGE];
-            let lists = &index.last_products;
-            for_each_page(members.range(start..end), |page| {
-                // Members lie scattered over the columns: first the loads that do not wait
-                // on each other (list bounds, spend, facet code), so that many cache misses
-                // are in flight at once, then the lists themselves.
-                if sums.products {
-                    for (span, &member) in spans.iter_mut().zip(page) {
-                        let i = member as usize;
-                        *span = (if i == 0 { 0 } else { lists.ends[i - 1] as usize }, lists.ends[i] as usize);
-                    }
-                }
-                if sums.spend {
-                    for &member in page {
-                        part.spend_365d += i128::from(spend.column.get(member).unwrap_or(0));
-                    }
-                }
-                if let Some(codes) = codes {
-                    for &member in page {
-                        part.codes[usize::from(codes.codes[member as usize])] += 1;
-                    }
-                }
-                if sums.products {
-                    for &(from, to) in &spans[..page.len()] {
-                        for &product in &lists.values[from..to] {
-                            part.last_product[product as usize] += 1;
+            match records {
+                Some(records) => part.add_records(members, spend, codes.is_some(), records),
+                None => {
+                    let codes = codes.expect("a pass counts facet codes, records or both");
+                    for_each_page(members, |page| {
+                        for &member in page {
+                            part.codes[usize::from(codes.codes[member as usize])] += 1;
                         }
-                    }
+                    });
                 }
-            });
+            }
             part
         })
         .collect();
     parts.iter().fold(Pass::empty(products, combinations), Pass::add)
 }
 
+impl Pass {
+    /// Adds the facet codes (if `codes`), spend and last-order products of `members`.
+    fn add_records(
+        &mut self,
+        members: roaring::bitmap::Iter<'_>,
+        spend: &Column,
+        codes: bool,
+        records: &Records,
+    ) {
+        // Two counters per product, one per slot of a record, so that the increments of a
+        // popular product do not all wait on each other; the last is for empty slots.
+        let counters = self.last_product.len() + 1;
+        let (mut first, mut second) = (vec![0u32; counters], vec![0u32; counters]);
+        let (mut offsets, mut known) = (0u64, 0u64);
+        for_each_page(members, |page| {
+            for &member in page {
+                let [head, offset, one, two] = records.records[member as usize];
+                if codes {
+                    self.codes[(head & 0xffff) as usize] += 1;
+                }
+                let is_known = u64::from(offset != u32::MAX);
+                offsets += u64::from(offset) * is_known;
+                known += is_known;
+                if head & LONG == 0 {
+                    first[one as usize] += 1;
+                    second[two as usize] += 1;
+                } else {
+                    for &product in records.long_list([head, offset, one, two]) {
+                        first[product as usize] += 1;
+                    }
+                }
+            }
+            if records.spend_base.is_none() {
+                self.spend_365d += page.iter().map(|&m| i128::from(spend.get(m).unwrap_or(0))).sum::<i128>();
+            }
+        });
+        if let Some(base) = records.spend_base {
+            self.spend_365d += i128::from(offsets) + i128::from(base) * i128::from(known);
+        }
+        for (total, (a, b)) in self.last_product.iter_mut().zip(first.iter().zip(&second)) {
+            *total += u64::from(*a) + u64::from(*b);
+        }
+    }
+}
+
 pub(crate) fn totals(index: &Index, spend: FieldId, facet_fields: [FieldId; FEW_VALUED - 1]) -> Totals {
-    let codes = FacetCodes::new(index, facet_fields);
-    let pass = pass(index, &index.universe, spend, codes.as_ref(), Sums::ALL, PARALLEL_PASS_FROM);
     let FieldIndex::Number(spend) = index.field(spend) else { unreachable!("spend_365d is a number") };
+    let spend = &spend.column;
+    let codes = FacetCodes::new(index, facet_fields);
+    let records = Records::new(index, spend, codes.as_ref());
+    let pass = pass(index, &index.universe, spend, codes.as_ref(), Some(&records), PARALLEL_PASS_FROM);
     let population = index.population();
-    let (spend, last_products) = rayon::join(
-        || BitSlices::new(&spend.column, population),
+    let (slices, last_products) = rayon::join(
+        || BitSlices::new(spend, population),
         || LastProducts::new(&index.last_products, index.dims.product.len(), population),
     );
-    Totals { pass, codes, spend, last_products }
+    Totals { pass, codes, records, spend: slices, last_products }
 }
 
 impl Engine {
@@ -270,9 +349,7 @@ impl Engine {
             return self.facets_by_pass(members);
         }
         let few_valued = || match &self.totals.codes {
-            Some(codes) => {
-                self.coded_facets(codes, &self.pass_facets(members, Some(codes), Sums::NONE).codes)
-            }
+            Some(codes) => self.coded_facets(codes, &self.pass_facets(members, Some(codes), false).codes),
             None => self.bitmap_facets(members),
         };
         let (counted, (top, spend)) = rayon::join(few_valued, || {
@@ -291,12 +368,12 @@ impl Engine {
     pub fn facets_by_pass(&self, members: &RoaringBitmap) -> Facets {
         let (counted, pass) = match &self.totals.codes {
             Some(codes) => {
-                let pass = self.pass_facets(members, Some(codes), Sums::ALL);
+                let pass = self.pass_facets(members, Some(codes), true);
                 (self.coded_facets(codes, &pass.codes), pass)
             }
             None => {
                 // The bitmap counts and the pass over members are independent: side by side.
-                rayon::join(|| self.bitmap_facets(members), || self.pass_facets(members, None, Sums::ALL))
+                rayon::join(|| self.bitmap_facets(members), || self.pass_facets(members, None, true))
             }
         };
         self.assemble(counted, self.top_of(&pass.last_product), pass.spend_365d)
@@ -309,7 +386,7 @@ impl Engine {
     #[doc(hidden)]
     pub fn facets_from_bitmaps(&self, members: &RoaringBitmap) -> Facets {
         let (counted, pass) =
-            rayon::join(|| self.bitmap_facets(members), || self.pass_facets(members, None, Sums::ALL));
+            rayon::join(|| self.bitmap_facets(members), || self.pass_facets(members, None, true));
         self.assemble(counted, self.top_of(&pass.last_product), pass.spend_365d)
     }
 
@@ -435,17 +512,23 @@ impl Engine {
     /// The histogram of facet codes of `members` (with `codes`) and with `sums` their
     /// per-product counts of last orders and spend sum: one pass over the members, or over
     /// the rest of the population when that is smaller.
-    fn pass_facets(&self, members: &RoaringBitmap, codes: Option<&FacetCodes>, sums: Sums) -> Pass {
+    fn pass_facets(&self, members: &RoaringBitmap, codes: Option<&FacetCodes>, sums: bool) -> Pass {
         let index = &self.index;
+        let FieldIndex::Number(spend) = index.field(self.spend_365d) else {
+            unreachable!("spend_365d is a number")
+        };
+        let records = sums.then_some(&self.totals.records);
+        let pass = |members: &RoaringBitmap| {
+            pass(index, members, &spend.column, codes, records, self.parallel_pass_from)
+        };
         if members.len() * 2 <= u64::from(index.population()) {
-            pass(index, members, self.spend_365d, codes, sums, self.parallel_pass_from)
+            pass(members)
         } else {
-            let rest = &index.universe - members;
-            let part = pass(index, &rest, self.spend_365d, codes, sums, self.parallel_pass_from);
+            let part = pass(&(&index.universe - members));
             let totals = &self.totals.pass;
             let whole = Pass {
-                last_product: if sums.products { totals.last_product.clone() } else { Vec::new() },
-                spend_365d: if sums.spend { totals.spend_365d } else { 0 },
+                last_product: if sums { totals.last_product.clone() } else { Vec::new() },
+                spend_365d: if sums { totals.spend_365d } else { 0 },
                 codes: if codes.is_some() { totals.codes.clone() } else { Vec::new() },
             };
             whole.minus(&part)
