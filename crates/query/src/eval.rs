@@ -264,25 +264,25 @@ pub fn evaluate_steps(
     };
     // The first condition over everyone, where a group is one union (see `evaluate_split`).
     let start = within(first, source.universe(), source);
+    let first_count = start.len();
     let rest: Vec<&Node> = rest.iter().collect();
-    let (members, mut counts) = through_ranges(&start, &rest, source, parts);
-    counts.insert(0, start.len());
+    let (members, mut counts) = through_ranges(start, &rest, source, parts);
+    counts.insert(0, first_count);
     (members, counts)
 }
 
 /// The customers of `start` matching every node of `conditions` in turn, evaluated in
 /// `parts` customer ranges side by side, with how many are left after each condition.
 fn through_ranges(
-    start: &RoaringBitmap,
+    start: RoaringBitmap,
     conditions: &[&Node],
     source: &(impl Source + Sync),
     parts: usize,
 ) -> (RoaringBitmap, Vec<u64>) {
-    let results: Vec<(RoaringBitmap, Vec<u64>)> = customer_ranges(source, parts)
+    let results: Vec<(RoaringBitmap, Vec<u64>)> = split(start, source.population(), parts)
         .into_par_iter()
-        .map(|range| {
+        .map(|mut matching| {
             let mut counts = Vec::with_capacity(conditions.len());
-            let mut matching = range & start;
             for condition in conditions {
                 if !matching.is_empty() {
                     matching = narrow(condition, matching, source);
@@ -299,25 +299,29 @@ fn through_ranges(
     (results.into_iter().map(|(m, _)| m).union(), counts)
 }
 
-/// Every customer, in at most `parts` disjoint ranges; large ranges start on a container
-/// boundary (2^16 customers) so no container is split.
-fn customer_ranges(source: &impl Source, parts: usize) -> Vec<RoaringBitmap> {
-    let population = u32::try_from(source.population()).expect("customer numbers are u32");
-    if parts <= 1 || population < 2 {
-        return vec![source.universe().clone()];
+/// `members` in at most `parts` customer ranges of about equal member counts (similar
+/// customers are numbered together, so members bunch up). In a large population the ranges
+/// meet on container boundaries (2^16 customers), so no container is split.
+fn split(members: RoaringBitmap, population: u64, parts: usize) -> Vec<RoaringBitmap> {
+    let count = members.len();
+    if parts <= 1 || count < 2 {
+        return vec![members];
     }
-    let mut step = population.div_ceil(parts as u32);
-    if step > 1 << 16 {
-        step = step.div_ceil(1 << 16) << 16;
+    let mut cuts: Vec<u32> = (1..parts as u64)
+        .map(|part| members.select((part * count / parts as u64) as u32).expect("a rank below the count"))
+        .map(|cut| if population > 1 << 17 { cut >> 16 << 16 } else { cut })
+        .collect();
+    cuts.dedup();
+    let mut ranges = Vec::with_capacity(cuts.len() + 1);
+    let mut below = members;
+    for &cut in cuts.iter().rev() {
+        let mut above = below.clone();
+        above.remove_range(..cut);
+        below.remove_range(cut..);
+        ranges.push(above);
     }
-    (0..population)
-        .step_by(step as usize)
-        .map(|start| {
-            let mut mask = RoaringBitmap::new();
-            mask.insert_range(start..start.saturating_add(step).min(population));
-            mask & source.universe()
-        })
-        .collect()
+    ranges.push(below);
+    ranges
 }
 
 /// The customers matching `node`, evaluated in `parts` customer ranges side by side.
@@ -337,7 +341,7 @@ pub fn evaluate_split(node: &Node, source: &(impl Source + Sync), parts: usize) 
         }
         other => (source.universe().clone(), vec![other]),
     };
-    through_ranges(&start, &rest, source, parts).0
+    through_ranges(start, &rest, source, parts).0
 }
 
 /// The customers of `mask` matching `node`.
