@@ -53,6 +53,26 @@ pub struct Engine {
     groups: GroupCache,
 }
 
+/// How many threads one answer may take.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Threads {
+    /// The pool's, for large work: the fastest single answer.
+    All,
+    /// The caller's alone: while other answers keep every core busy, splitting one only
+    /// adds work (joining parts, a histogram per part).
+    One,
+}
+
+impl Threads {
+    /// `a` and `b`, side by side on the pool with [`Threads::All`].
+    fn join<A: Send, B: Send>(self, a: impl FnOnce() -> A + Send, b: impl FnOnce() -> B + Send) -> (A, B) {
+        match self {
+            Threads::All => rayon::join(a, b),
+            Threads::One => (a(), b()),
+        }
+    }
+}
+
 /// The generation a profile was computed on.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct IndexRef {
@@ -236,12 +256,18 @@ impl Engine {
     /// The customers matching every one of `conditions`, and how many match after each
     /// successive condition in the order given (the top-level `all` of a query, step by step).
     pub fn steps(&self, conditions: &[Node]) -> (RoaringBitmap, Vec<u64>) {
+        self.steps_on(conditions, Threads::All)
+    }
+
+    /// [`Self::steps`] on `threads`.
+    pub fn steps_on(&self, conditions: &[Node], threads: Threads) -> (RoaringBitmap, Vec<u64>) {
         self.groups.note_query(conditions);
-        let parts = if u64::from(self.index.population()) >= self.parallel_eval_from {
-            rayon::current_num_threads()
-        } else {
-            1
-        };
+        let parts =
+            if threads == Threads::All && u64::from(self.index.population()) >= self.parallel_eval_from {
+                rayon::current_num_threads()
+            } else {
+                1
+            };
         evaluate_steps(conditions, &self.source(), parts)
     }
 

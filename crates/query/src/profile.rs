@@ -18,7 +18,7 @@ use tamsa_index::{for_each_page, Column, FieldIndex, Index, Packed};
 use tamsa_model::{Dimension, FieldId, AGE_BUCKETS};
 
 use crate::slices::{BitSlices, LastProducts};
-use crate::Engine;
+use crate::{Engine, Threads};
 
 /// How many products the last-product facet lists.
 pub const TOP_PRODUCTS: usize = 10;
@@ -345,15 +345,22 @@ pub(crate) fn totals(index: &Index, spend: FieldId, facet_fields: [FieldId; FEW_
 impl Engine {
     /// The facets of `members`.
     pub fn facets(&self, members: &RoaringBitmap) -> Facets {
+        self.facets_on(members, Threads::All)
+    }
+
+    /// [`Self::facets`] on `threads`.
+    pub fn facets_on(&self, members: &RoaringBitmap, threads: Threads) -> Facets {
         if members.len() < self.slices_from {
-            return self.facets_by_pass(members);
+            return self.by_pass(members, threads);
         }
         let few_valued = || match &self.totals.codes {
-            Some(codes) => self.coded_facets(codes, &self.pass_facets(members, Some(codes), false).codes),
+            Some(codes) => {
+                self.coded_facets(codes, &self.pass_facets(members, Some(codes), false, threads).codes)
+            }
             None => self.bitmap_facets(members),
         };
-        let (counted, (top, spend)) = rayon::join(few_valued, || {
-            rayon::join(
+        let (counted, (top, spend)) = threads.join(few_valued, || {
+            threads.join(
                 || self.totals.last_products.top(members, TOP_PRODUCTS, |a, b| self.product_order(a, b)),
                 || self.totals.spend.sum(members),
             )
@@ -366,14 +373,19 @@ impl Engine {
     /// the other.
     #[doc(hidden)]
     pub fn facets_by_pass(&self, members: &RoaringBitmap) -> Facets {
+        self.by_pass(members, Threads::All)
+    }
+
+    fn by_pass(&self, members: &RoaringBitmap, threads: Threads) -> Facets {
         let (counted, pass) = match &self.totals.codes {
             Some(codes) => {
-                let pass = self.pass_facets(members, Some(codes), true);
+                let pass = self.pass_facets(members, Some(codes), true, threads);
                 (self.coded_facets(codes, &pass.codes), pass)
             }
             None => {
                 // The bitmap counts and the pass over members are independent: side by side.
-                rayon::join(|| self.bitmap_facets(members), || self.pass_facets(members, None, true))
+                threads
+                    .join(|| self.bitmap_facets(members), || self.pass_facets(members, None, true, threads))
             }
         };
         self.assemble(counted, self.top_of(&pass.last_product), pass.spend_365d)
@@ -385,8 +397,10 @@ impl Engine {
     /// against the other.
     #[doc(hidden)]
     pub fn facets_from_bitmaps(&self, members: &RoaringBitmap) -> Facets {
-        let (counted, pass) =
-            rayon::join(|| self.bitmap_facets(members), || self.pass_facets(members, None, true));
+        let (counted, pass) = rayon::join(
+            || self.bitmap_facets(members),
+            || self.pass_facets(members, None, true, Threads::All),
+        );
         self.assemble(counted, self.top_of(&pass.last_product), pass.spend_365d)
     }
 
@@ -511,16 +525,26 @@ impl Engine {
 
     /// The histogram of facet codes of `members` (with `codes`) and with `sums` their
     /// per-product counts of last orders and spend sum: one pass over the members, or over
-    /// the rest of the population when that is smaller.
-    fn pass_facets(&self, members: &RoaringBitmap, codes: Option<&FacetCodes>, sums: bool) -> Pass {
+    /// the rest of the population when that is smaller; split across the pool from
+    /// `parallel_pass_from` members on with [`Threads::All`].
+    fn pass_facets(
+        &self,
+        members: &RoaringBitmap,
+        codes: Option<&FacetCodes>,
+        sums: bool,
+        threads: Threads,
+    ) -> Pass {
         let index = &self.index;
         let FieldIndex::Number(spend) = index.field(self.spend_365d) else {
             unreachable!("spend_365d is a number")
         };
         let records = sums.then_some(&self.totals.records);
-        let pass = |members: &RoaringBitmap| {
-            pass(index, members, &spend.column, codes, records, self.parallel_pass_from)
+        let parallel_from = match threads {
+            Threads::All => self.parallel_pass_from,
+            Threads::One => u64::MAX,
         };
+        let pass =
+            |members: &RoaringBitmap| pass(index, members, &spend.column, codes, records, parallel_from);
         if members.len() * 2 <= u64::from(index.population()) {
             pass(members)
         } else {

@@ -2,6 +2,7 @@
 
 use serde_json::json;
 use tamsa_loader::{LoadError, SkipReason};
+use tamsa_query::{Node, Threads};
 
 use crate::fixture::*;
 
@@ -477,7 +478,19 @@ fn facets_are_the_same_on_one_thread_and_several() {
         let node = serial.parse(&query).unwrap();
         let members = serial.segment(&node);
         assert_eq!(serial.facets(&members), parallel.facets(&members), "{query}");
+        assert_eq!(parallel.facets_on(&members, Threads::One), parallel.facets(&members), "{query}");
     }
+    // Steps split into customer ranges, or not, and broad segments' bitmap-counted facets.
+    let split = parallel.with_parallel_eval_from(0).with_slices_from(0);
+    let query = json!({"all": [
+        {"field": "spend_365d", "op": "gte", "value": 100},
+        {"any": [{"field": "product_30d", "op": "in", "value": ["P1", "P2"]}, {"field": "age", "op": "lt", "value": 40}]},
+    ]});
+    let Node::All(conditions) = split.parse(&query).unwrap() else { panic!("an all") };
+    let (members, counts) = split.steps(&conditions);
+    assert!(members.len() > 1, "{members:?}");
+    assert_eq!(split.steps_on(&conditions, Threads::One), (members.clone(), counts));
+    assert_eq!(split.facets_on(&members, Threads::One), split.facets(&members));
 }
 
 #[test]

@@ -10,7 +10,7 @@ use axum::Json;
 use roaring::RoaringBitmap;
 use serde::Deserialize;
 use serde_json::{json, Value};
-use tamsa_query::Node;
+use tamsa_query::{Node, Threads};
 
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{JsonBody, Params};
@@ -110,12 +110,16 @@ pub async fn query(
     }
     // Answers are computed a few at a time, in order of arrival (see `Shared::computing`).
     let _turn = state.computing.acquire().await.map_err(ApiError::internal)?;
+    // While other answers are being computed the cores are busy anyway, and splitting this
+    // one across them only adds work: 15M customers, 64 clients, about 5% more answers/s.
+    let threads =
+        if state.computing.available_permits() + 1 < state.turns { Threads::One } else { Threads::All };
     blocking(move || {
         let node = parse_query(&loaded, &limits, &body)?;
         let engine = &loaded.engine;
         let (members, steps) = match &node {
             Node::All(children) if !children.is_empty() => {
-                let (members, counts) = engine.steps(children);
+                let (members, counts) = engine.steps_on(children, threads);
                 let steps: Vec<Value> = counts
                     .iter()
                     .enumerate()
@@ -125,7 +129,7 @@ pub async fn query(
             }
             _ => (engine.segment(&node), None),
         };
-        let facets = engine.facets(&members);
+        let facets = engine.facets_on(&members, threads);
         let took = started.elapsed().as_secs_f64();
         crate::metrics::query_time(took);
         let mut answer = json!({
