@@ -4,7 +4,8 @@
 //! A small segment is counted in one pass over its members: each customer's few-valued
 //! facets (age bucket, gender, channel_365d, region, tier) are packed into one facet code, so
 //! a member costs one histogram increment for them all, beside its last-order products and
-//! its spend, all three read from one record per member ([`Records`]). From one customer in [`SLICES_SHARE`] on, the pass counts facet codes alone and
+//! its spend, all three read from one record per member ([`Records`]). From one customer in
+//! [`SLICES_SHARE`] on, the pass counts facet codes alone (from the narrower code column) and
 //! the spend sum and top products come from bitmap cardinalities ([`crate::slices`]), which
 //! cost about the same whatever the segment's size. When the segment is more than half the
 //! population the pass runs over the complement and subtracts from the population's totals.
