@@ -12,6 +12,7 @@
 //! Per-value bitmap cardinalities (one `intersection_len` per value) remain for indexes whose
 //! facet values are too many to pack into 16 bits.
 
+use prefetch_index::prefetch_index;
 use rayon::prelude::*;
 use roaring::RoaringBitmap;
 use serde::Serialize;
@@ -150,6 +151,12 @@ pub(crate) struct Records {
 /// Set in a record's head when the customer's last order lists more than two products.
 const LONG: u32 = 1 << 16;
 
+/// How many members ahead a pass asks the processor to fetch a record. A segment's members are
+/// scattered over the customer range, so nearly every record load misses the cache; asking for
+/// the record a few dozen members ahead keeps that many misses in flight instead of one. On the
+/// 15M benchmark suite 32 halved the profile pass (12 gained less, 64 no more).
+const PREFETCH_AHEAD: usize = 32;
+
 impl Records {
     fn new(index: &Index, spend: &Column, codes: Option<&FacetCodes>) -> Records {
         let lists = &index.last_products;
@@ -272,7 +279,10 @@ fn pass(
                 None => {
                     let codes = codes.expect("a pass counts facet codes, records or both");
                     for_each_page(members, |page| {
-                        for &member in page {
+                        for (i, &member) in page.iter().enumerate() {
+                            if let Some(&ahead) = page.get(i + PREFETCH_AHEAD) {
+                                prefetch_index(&codes.codes, ahead as usize);
+                            }
                             part.codes[usize::from(codes.codes[member as usize])] += 1;
                         }
                     });
@@ -299,7 +309,10 @@ impl Pass {
         let (mut first, mut second) = (vec![0u32; counters], vec![0u32; counters]);
         let (mut offsets, mut known) = (0u64, 0u64);
         for_each_page(members, |page| {
-            for &member in page {
+            for (i, &member) in page.iter().enumerate() {
+                if let Some(&ahead) = page.get(i + PREFETCH_AHEAD) {
+                    prefetch_index(&records.records, ahead as usize);
+                }
                 let [head, offset, one, two] = records.records[member as usize];
                 if codes {
                     self.codes[(head & 0xffff) as usize] += 1;
