@@ -354,17 +354,81 @@ pub fn within(node: &Node, mask: &RoaringBitmap, source: &impl Source) -> Roarin
     }
 }
 
-/// [`within`] for a mask the caller no longer needs: a kept result narrows it in place,
-/// without a copy.
+/// [`within`] for a mask the caller no longer needs: a kept result, a single value's
+/// bitmap, an existence check or a `not` narrows it in place, without building the
+/// matches apart first (a new bitmap as large as the mask, then a second pass to combine).
 fn narrow(node: &Node, mut mask: RoaringBitmap, source: &impl Source) -> RoaringBitmap {
     let full = mask.len() == source.population();
-    match from_cache(node, &mask, full, source) {
-        Some(everyone) => {
-            mask &= &*everyone;
-            mask
-        }
-        None => compute_within(node, &mask, full, source),
+    if let Some(everyone) = from_cache(node, &mask, full, source) {
+        mask &= &*everyone;
+        return mask;
     }
+    match node {
+        Node::Cond(Cond { field, pred }) => match pred {
+            Pred::Values(values)
+                if values.len() == 1 && !lists_answer(*field, values, &mask, full, source) =>
+            {
+                mask &= source.value_bitmap(*field, values[0]);
+                mask
+            }
+            Pred::Exists(true) => {
+                mask &= source.exists(*field);
+                mask
+            }
+            Pred::Exists(false) => {
+                mask -= source.exists(*field);
+                mask
+            }
+            _ => compute_within(node, &mask, full, source),
+        },
+        Node::Not(child) => {
+            if let Some(everyone) = from_cache(child, &mask, full, source) {
+                mask -= &*everyone;
+                return mask;
+            }
+            match &**child {
+                // Taking each value's bitmap out of the mask is taking out their union.
+                Node::Cond(Cond { field, pred: Pred::Values(values) })
+                    if !lists_answer(*field, values, &mask, full, source) =>
+                {
+                    for &value in values {
+                        mask -= source.value_bitmap(*field, value);
+                    }
+                    mask
+                }
+                Node::Cond(Cond { field, pred: Pred::Exists(true) }) => {
+                    mask -= source.exists(*field);
+                    mask
+                }
+                Node::Cond(Cond { field, pred: Pred::Exists(false) }) => {
+                    mask &= source.exists(*field);
+                    mask
+                }
+                other => {
+                    let hit = compute_within(other, &mask, full, source);
+                    mask -= &hit;
+                    mask
+                }
+            }
+        }
+        _ => compute_within(node, &mask, full, source),
+    }
+}
+
+/// Whether [`compute_within`] answers a condition on `values` of `field` within `mask` from
+/// the members' product lists rather than from the values' bitmaps.
+fn lists_answer(
+    field: FieldId,
+    values: &[u32],
+    mask: &RoaringBitmap,
+    full: bool,
+    source: &impl Source,
+) -> bool {
+    if full || !source.has_product_lists(field) {
+        return false;
+    }
+    let bitmaps: Vec<&RoaringBitmap> = values.iter().map(|&v| source.value_bitmap(field, v)).collect();
+    product_lists_are_cheaper(&bitmaps, mask, source)
 }
 
 /// A mask this large or larger (one customer in [`BROAD`]) has a group computed over
@@ -484,15 +548,9 @@ fn compute_within(node: &Node, mask: &RoaringBitmap, full: bool, source: &impl S
         }
         Node::Not(child) => mask - within(child, mask, source),
         Node::Cond(Cond { field, pred }) => match pred {
-            Pred::Values(values) if !full && source.has_product_lists(*field) => {
-                let bitmaps: Vec<&RoaringBitmap> =
-                    values.iter().map(|&v| source.value_bitmap(*field, v)).collect();
-                if product_lists_are_cheaper(&bitmaps, mask, source) {
-                    let listed: Vec<(FieldId, u32)> = values.iter().map(|&v| (*field, v)).collect();
-                    source.product_lists_within(&listed, mask)
-                } else {
-                    masked_union(bitmaps, mask, full)
-                }
+            Pred::Values(values) if lists_answer(*field, values, mask, full, source) => {
+                let listed: Vec<(FieldId, u32)> = values.iter().map(|&v| (*field, v)).collect();
+                source.product_lists_within(&listed, mask)
             }
             Pred::Values(values) => {
                 masked_union(values.iter().map(|&v| source.value_bitmap(*field, v)).collect(), mask, full)
