@@ -278,9 +278,21 @@ def parse_wrk(text):
     return result
 
 
-def stage_http(sizes, args):
+def ensure_wrk():
+    """The load tool, installed from Debian when missing (as root, or through sudo)."""
+    if shutil.which("wrk"):
+        return
+    sudo = [] if os.geteuid() == 0 else ["sudo"]
+    if sudo and not shutil.which("sudo"):
+        sys.exit("bench: the http stage needs wrk, and installing it needs root (apt-get install wrk)")
+    run(sudo + ["apt-get", "update", "-qq"])
+    run(sudo + ["apt-get", "install", "-y", "-qq", "wrk"], env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
     if not shutil.which("wrk"):
-        sys.exit("bench: the http stage needs wrk (apt-get install wrk)")
+        sys.exit("bench: apt-get installed no wrk on PATH")
+
+
+def stage_http(sizes, args):
+    ensure_wrk()
     size = max(sizes)
     suite = load(work(size) / "suite.json")
     mixed = work(size) / "mixed-queries.ndjson"
