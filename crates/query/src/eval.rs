@@ -262,13 +262,57 @@ pub fn evaluate_steps(
     let Some((first, rest)) = conditions.split_first() else {
         return (source.universe().clone(), Vec::new());
     };
+    let rest: Vec<&Node> = rest.iter().collect();
+    // On one thread, when the first condition's matches over everyone exist already (a kept
+    // result or one bitmap of the index), the second condition reads them where they are:
+    // no copy of a first condition that matches millions.
+    if let (true, Some((second, rest))) = (parts <= 1, rest.split_first()) {
+        if let Some(held) = held_over_everyone(first, source) {
+            let start = within(second, &held, source);
+            let (first_count, second_count) = (held.len(), start.len());
+            let (members, mut counts) = through_ranges(start, rest, source, parts);
+            counts.splice(0..0, [first_count, second_count]);
+            return (members, counts);
+        }
+    }
     // The first condition over everyone, where a group is one union (see `evaluate_split`).
     let start = within(first, source.universe(), source);
     let first_count = start.len();
-    let rest: Vec<&Node> = rest.iter().collect();
     let (members, mut counts) = through_ranges(start, &rest, source, parts);
     counts.insert(0, first_count);
     (members, counts)
+}
+
+/// The matches of `node` over everyone, if they exist without computing: kept in the
+/// source's cache (or computed now and kept), or a single value's bitmap.
+fn held_over_everyone<'a>(node: &Node, source: &'a impl Source) -> Option<Held<'a>> {
+    if let Some(kept) = from_cache(node, source.universe(), true, source) {
+        return Some(Held::Kept(kept));
+    }
+    match node {
+        Node::Cond(Cond { field, pred: Pred::Values(values) }) if values.len() == 1 => {
+            Some(Held::Index(source.value_bitmap(*field, values[0])))
+        }
+        Node::Cond(Cond { field, pred: Pred::Exists(true) }) => Some(Held::Index(source.exists(*field))),
+        _ => None,
+    }
+}
+
+/// A bitmap held elsewhere: a kept result, or one of the index.
+enum Held<'a> {
+    Kept(Arc<RoaringBitmap>),
+    Index(&'a RoaringBitmap),
+}
+
+impl std::ops::Deref for Held<'_> {
+    type Target = RoaringBitmap;
+
+    fn deref(&self) -> &RoaringBitmap {
+        match self {
+            Held::Kept(kept) => kept,
+            Held::Index(bitmap) => bitmap,
+        }
+    }
 }
 
 /// The customers of `start` matching every node of `conditions` in turn, evaluated in

@@ -915,6 +915,12 @@ fn check(s: &Scenario) -> Result<(), TestCaseError> {
             let nodes: Vec<_> = children.iter().map(|c| engine.parse(c).expect("valid child")).collect();
             let (members, counts) = tamsa_query::evaluate_steps(&nodes, &engine.index, 3);
             prop_assert_eq!(&members, &engine.segment(&node), "members of {} step by step", query);
+            prop_assert_eq!(
+                tamsa_query::evaluate_steps(&nodes, &engine.index, 1),
+                (members.clone(), counts.clone()),
+                "steps of {} on one thread",
+                query
+            );
             for (i, &count) in counts.iter().enumerate() {
                 let prefix = json!({"all": children[..=i].to_vec()});
                 let want = oracle.members(&prefix).len() as u64;
@@ -927,15 +933,19 @@ fn check(s: &Scenario) -> Result<(), TestCaseError> {
                 let cache = GroupCache::new(budget);
                 let cached = WithCache { source: &engine.index, cache: &cache };
                 for round in 0..2 {
-                    let got = tamsa_query::evaluate_steps(&nodes, &cached, 3);
-                    prop_assert_eq!(
-                        &got,
-                        &(members.clone(), counts.clone()),
-                        "steps of {} kept in {} bytes, round {}",
-                        query,
-                        budget,
-                        round
-                    );
+                    // On one thread the first condition's kept result is read in place.
+                    for parts in [1, 3] {
+                        let got = tamsa_query::evaluate_steps(&nodes, &cached, parts);
+                        prop_assert_eq!(
+                            &got,
+                            &(members.clone(), counts.clone()),
+                            "steps of {} in {} parts kept in {} bytes, round {}",
+                            query,
+                            parts,
+                            budget,
+                            round
+                        );
+                    }
                     let got = tamsa_query::evaluate_split(&node, &cached, 3);
                     prop_assert_eq!(
                         &got,
