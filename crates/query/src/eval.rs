@@ -266,7 +266,7 @@ pub fn evaluate_steps(
     // On one thread, when the first condition's matches over everyone exist already (a kept
     // result or one bitmap of the index), the second condition reads them where they are:
     // no copy of a first condition that matches millions.
-    if let (true, Some((second, rest))) = (parts <= 1, rest.split_first()) {
+    if let Some((second, rest)) = rest.split_first().filter(|_| parts <= 1) {
         if let Some(held) = held_over_everyone(first, source) {
             let start = within(second, &held, source);
             let (first_count, second_count) = (held.len(), start.len());
@@ -408,45 +408,15 @@ fn narrow(node: &Node, mut mask: RoaringBitmap, source: &impl Source) -> Roaring
         return mask;
     }
     match node {
-        Node::Cond(Cond { field, pred }) => match pred {
-            Pred::Values(values)
-                if values.len() == 1 && !lists_answer(*field, values, &mask, full, source) =>
-            {
-                mask &= source.value_bitmap(*field, values[0]);
-                mask
-            }
-            Pred::Exists(true) => {
-                mask &= source.exists(*field);
-                mask
-            }
-            Pred::Exists(false) => {
-                mask -= source.exists(*field);
-                mask
-            }
-            _ => compute_within(node, &mask, full, source),
-        },
+        Node::Cond(cond) if in_place(cond, true, &mask, full, source) => narrow_by(cond, true, mask, source),
         Node::Not(child) => {
             if let Some(everyone) = from_cache(child, &mask, full, source) {
                 mask -= &*everyone;
                 return mask;
             }
             match &**child {
-                // Taking each value's bitmap out of the mask is taking out their union.
-                Node::Cond(Cond { field, pred: Pred::Values(values) })
-                    if !lists_answer(*field, values, &mask, full, source) =>
-                {
-                    for &value in values {
-                        mask -= source.value_bitmap(*field, value);
-                    }
-                    mask
-                }
-                Node::Cond(Cond { field, pred: Pred::Exists(true) }) => {
-                    mask -= source.exists(*field);
-                    mask
-                }
-                Node::Cond(Cond { field, pred: Pred::Exists(false) }) => {
-                    mask &= source.exists(*field);
-                    mask
+                Node::Cond(cond) if in_place(cond, false, &mask, full, source) => {
+                    narrow_by(cond, false, mask, source)
                 }
                 other => {
                     let hit = compute_within(other, &mask, full, source);
@@ -457,6 +427,35 @@ fn narrow(node: &Node, mut mask: RoaringBitmap, source: &impl Source) -> Roaring
         }
         _ => compute_within(node, &mask, full, source),
     }
+}
+
+/// Whether [`narrow_by`] can keep (`matching`) or take out the customers of `mask` matching
+/// `cond` with the index's bitmaps alone: an existence check, or values that product lists
+/// would not answer, and only one when keeping (keeping several needs their union first).
+fn in_place(cond: &Cond, matching: bool, mask: &RoaringBitmap, full: bool, source: &impl Source) -> bool {
+    match &cond.pred {
+        Pred::Exists(_) => true,
+        Pred::Values(values) => {
+            (!matching || values.len() == 1) && !lists_answer(cond.field, values, mask, full, source)
+        }
+        Pred::Range { .. } => false,
+    }
+}
+
+/// `mask` narrowed in place to its customers matching `cond` (or, unless `matching`, those
+/// not matching it); see [`in_place`].
+fn narrow_by(cond: &Cond, matching: bool, mut mask: RoaringBitmap, source: &impl Source) -> RoaringBitmap {
+    match &cond.pred {
+        Pred::Exists(exists) if *exists == matching => mask &= source.exists(cond.field),
+        Pred::Exists(_) => mask -= source.exists(cond.field),
+        // Taking each value's bitmap out of the mask is taking out their union.
+        Pred::Values(values) if !matching => {
+            values.iter().for_each(|&value| mask -= source.value_bitmap(cond.field, value))
+        }
+        Pred::Values(values) => mask &= source.value_bitmap(cond.field, values[0]),
+        Pred::Range { .. } => unreachable!("a range is not narrowed in place"),
+    }
+    mask
 }
 
 /// Whether [`compute_within`] answers a condition on `values` of `field` within `mask` from

@@ -157,6 +157,17 @@ const LONG: u32 = 1 << 16;
 /// 15M benchmark suite 32 halved the profile pass (12 gained less, 64 no more).
 const PREFETCH_AHEAD: usize = 32;
 
+/// The members of `page`, asking for each one's entry of `column` [`PREFETCH_AHEAD`]
+/// members before it is reached.
+fn prefetching<'a, T>(page: &'a [u32], column: &'a [T]) -> impl Iterator<Item = u32> + 'a {
+    page.iter().enumerate().map(move |(i, &member)| {
+        if let Some(&ahead) = page.get(i + PREFETCH_AHEAD) {
+            prefetch_index(column, ahead as usize);
+        }
+        member
+    })
+}
+
 impl Records {
     fn new(index: &Index, spend: &Column, codes: Option<&FacetCodes>) -> Records {
         let lists = &index.last_products;
@@ -279,10 +290,7 @@ fn pass(
                 None => {
                     let codes = codes.expect("a pass counts facet codes, records or both");
                     for_each_page(members, |page| {
-                        for (i, &member) in page.iter().enumerate() {
-                            if let Some(&ahead) = page.get(i + PREFETCH_AHEAD) {
-                                prefetch_index(&codes.codes, ahead as usize);
-                            }
+                        for member in prefetching(page, &codes.codes) {
                             part.codes[usize::from(codes.codes[member as usize])] += 1;
                         }
                     });
@@ -309,10 +317,7 @@ impl Pass {
         let (mut first, mut second) = (vec![0u32; counters], vec![0u32; counters]);
         let (mut offsets, mut known) = (0u64, 0u64);
         for_each_page(members, |page| {
-            for (i, &member) in page.iter().enumerate() {
-                if let Some(&ahead) = page.get(i + PREFETCH_AHEAD) {
-                    prefetch_index(&records.records, ahead as usize);
-                }
+            for member in prefetching(page, &records.records) {
                 let [head, offset, one, two] = records.records[member as usize];
                 if codes {
                     self.codes[(head & 0xffff) as usize] += 1;
