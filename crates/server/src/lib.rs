@@ -5,6 +5,7 @@
 //! generation becomes current (a reindex through the API, or `tamsa reindex` run beside the
 //! server), the service switches to it for new requests without a restart.
 
+mod computing;
 mod db;
 mod error;
 mod extract;

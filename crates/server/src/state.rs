@@ -13,6 +13,7 @@ use serde::Serialize;
 use tamsa_query::{Engine, Facets};
 use tamsa_search::Catalog;
 
+use crate::computing::Computing;
 use crate::db::Db;
 
 /// How the service runs.
@@ -134,20 +135,9 @@ pub struct Shared {
     /// Serializes switching generations; holds the generation that last failed to open,
     /// which is not tried again until another becomes current.
     pub switching: tokio::sync::Mutex<Option<u64>>,
-    /// Turns at computing an answer ([`COMPUTING_PER_CORE`] per core), granted in order of
-    /// arrival: under load a query waits its turn and then runs at nearly full speed, instead
-    /// of every query in flight sharing the cores and the slowest taking many times their own
-    /// time.
-    pub computing: tokio::sync::Semaphore,
-    /// How many turns `computing` grants at once.
-    pub turns: usize,
+    /// The threads computing answers, in order of arrival.
+    pub computing: Computing,
 }
-
-/// Answers computed at once per core: two, so that one answer's serial steps (parsing,
-/// writing JSON) overlap another's bitmap work. On 2 cores under 64 clients, 1 per core gave
-/// 143 answers/s, 2 per core 204–220, 4 per core 216; without turns the p99 was about 15%
-/// higher. An answer computed while others are takes one thread (see `Threads::One`).
-pub const COMPUTING_PER_CORE: usize = 2;
 
 /// A handle on the shared state.
 pub type AppState = Arc<Shared>;
@@ -158,15 +148,13 @@ impl Shared {
         let loaded = Loaded::open(&config.index_dir, config.group_cache_bytes)?;
         let db = Db::open(&config.data_dir)?;
         crate::metrics::index_loaded(&loaded);
-        let turns = COMPUTING_PER_CORE * std::thread::available_parallelism().map_or(1, |n| n.get());
         Ok(Arc::new(Shared {
             config,
             current: ArcSwap::from_pointee(loaded),
             db,
             reindex: Mutex::new(ReindexStatus { state: "idle", ..ReindexStatus::default() }),
             switching: tokio::sync::Mutex::new(None),
-            computing: tokio::sync::Semaphore::new(turns),
-            turns,
+            computing: Computing::new()?,
         }))
     }
 

@@ -10,7 +10,7 @@ use axum::Json;
 use roaring::RoaringBitmap;
 use serde::Deserialize;
 use serde_json::{json, Value};
-use tamsa_query::{Node, Threads};
+use tamsa_query::Node;
 
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{JsonBody, Params};
@@ -108,46 +108,43 @@ pub async fn query(
             return Ok(Json(answer));
         }
     }
-    // Answers are computed a few at a time, in order of arrival (see `Shared::computing`).
-    let _turn = state.computing.acquire().await.map_err(ApiError::internal)?;
-    // While other answers are being computed the cores are busy anyway, and splitting this
-    // one across them only adds work: 15M customers, 64 clients, about 5% more answers/s.
-    let threads =
-        if state.computing.available_permits() + 1 < state.turns { Threads::One } else { Threads::All };
-    blocking(move || {
-        let node = parse_query(&loaded, &limits, &body)?;
-        let engine = &loaded.engine;
-        let (members, steps) = match &node {
-            Node::All(children) if !children.is_empty() => {
-                let (members, counts) = engine.steps_on(children, threads);
-                let steps: Vec<Value> = counts
-                    .iter()
-                    .enumerate()
-                    .map(|(i, count)| json!({"path": format!("$.all[{i}]"), "count": count}))
-                    .collect();
-                (members, Some(steps))
+    // Answers are computed a few at a time, in order of arrival (see `Computing`).
+    state
+        .computing
+        .run(move |threads| {
+            let node = parse_query(&loaded, &limits, &body)?;
+            let engine = &loaded.engine;
+            let (members, steps) = match &node {
+                Node::All(children) if !children.is_empty() => {
+                    let (members, counts) = engine.steps_on(children, threads);
+                    let steps: Vec<Value> = counts
+                        .iter()
+                        .enumerate()
+                        .map(|(i, count)| json!({"path": format!("$.all[{i}]"), "count": count}))
+                        .collect();
+                    (members, Some(steps))
+                }
+                _ => (engine.segment(&node), None),
+            };
+            let facets = engine.facets_on(&members, threads);
+            let took = started.elapsed().as_secs_f64();
+            crate::metrics::query_time(took);
+            let mut answer = json!({
+                "count": members.len(),
+                "population": engine.index.population(),
+                "facets": facets,
+                "population_facets": &loaded.population_facets,
+                "took_ms": took * 1e3,
+                "index": engine.index_ref(),
+            });
+            if let Some(steps) = steps {
+                answer["steps"] = steps.into();
             }
-            _ => (engine.segment(&node), None),
-        };
-        let facets = engine.facets_on(&members, threads);
-        let took = started.elapsed().as_secs_f64();
-        crate::metrics::query_time(took);
-        let mut answer = json!({
-            "count": members.len(),
-            "population": engine.index.population(),
-            "facets": facets,
-            "population_facets": &loaded.population_facets,
-            "took_ms": took * 1e3,
-            "index": engine.index_ref(),
-        });
-        if let Some(steps) = steps {
-            answer["steps"] = steps.into();
-        }
-        loaded.answers.lock().expect("answer cache lock").put(key, Arc::new(answer.clone()));
-        answer["cached"] = false.into();
-        Ok(Json(answer))
-    })
-    .await
+            loaded.answers.lock().expect("answer cache lock").put(key, Arc::new(answer.clone()));
+            answer["cached"] = false.into();
+            Ok(Json(answer))
+        })
+        .await
 }
 
 #[derive(Deserialize)]
