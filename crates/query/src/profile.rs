@@ -433,8 +433,13 @@ impl Engine {
     fn top_of(&self, counts: &[u64]) -> Vec<(u64, u32)> {
         let mut top: Vec<(u64, u32)> =
             counts.iter().enumerate().filter(|(_, &c)| c > 0).map(|(p, &c)| (c, p as u32)).collect();
-        top.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| self.product_order(a.1, b.1)));
-        top.truncate(TOP_PRODUCTS);
+        let order = |a: &(u64, u32), b: &(u64, u32)| b.0.cmp(&a.0).then_with(|| self.product_order(a.1, b.1));
+        // Thousands of products have a count; only the first few need to be in order.
+        if top.len() > TOP_PRODUCTS {
+            top.select_nth_unstable_by(TOP_PRODUCTS - 1, order);
+            top.truncate(TOP_PRODUCTS);
+        }
+        top.sort_unstable_by(order);
         top
     }
 
