@@ -132,21 +132,31 @@ impl FacetCodes {
 
 /// Each customer's facet code, spend and last-order products side by side, built when the
 /// engine opens: a pass reads one 16-byte record per member instead of four scattered
-/// columns, and counts a last order of up to two products without a branch (an empty slot
-/// counts toward a spare counter), where a list of any length costs mispredicted branches.
+/// columns, and counts a last order of up to four products (two with a catalog of
+/// [`NARROW_PRODUCTS`] or more) without a branch (an empty slot counts toward a spare
+/// counter), where a list of any length costs mispredicted branches and a second read.
 pub(crate) struct Records {
     /// Per customer: its head, its spend offset from `spend_base` (`u32::MAX` when unknown
-    /// or when offsets do not fit 32 bits), then its last order's first two products (each
-    /// `products` when absent) or, when the order lists more, where its list starts in
+    /// or when offsets do not fit 32 bits), then its last order's products in the record's
+    /// slots (each `products` when absent: with `narrow`, four 16-bit slots, two to a word;
+    /// else two 32-bit ones) or, when the order lists more, where its list starts in
     /// `long_lists` (the low 32 bits) and its length. The head holds the facet code (0
     /// without codes) in bits 0..16, [`LONG`], and the high bits of a long list's start.
     records: Vec<[u32; 4]>,
-    /// Last orders of more than two products, back to back.
+    /// Last orders of more products than a record holds, back to back.
     long_lists: Vec<u32>,
     /// What spend offsets add to; `None` when they do not fit 32 bits (a pass then reads
     /// the spend column itself).
     spend_base: Option<i64>,
+    /// Whether products fit 16 bits, so that a record holds four.
+    narrow: bool,
 }
+
+/// Catalogs of fewer products than this (with one number to spare for an empty slot) have
+/// records of four 16-bit product slots: in the 15M sample, where a last order has up to
+/// four products, this took long lists (one member in six) out of the profile pass, its
+/// largest wait.
+pub(crate) const NARROW_PRODUCTS: usize = 0xffff;
 
 /// Set in a record's head when the customer's last order lists more than two products.
 const LONG: u32 = 1 << 16;
@@ -176,7 +186,10 @@ fn prefetching<'a, T>(page: &'a [u32], column: &'a [T]) -> impl Iterator<Item = 
 }
 
 impl Records {
-    fn new(index: &Index, spend: &Column, codes: Option<&FacetCodes>) -> Records {
+    /// The records of `index`, with four 16-bit product slots if `narrow` (products must
+    /// then number fewer than [`NARROW_PRODUCTS`]) or two 32-bit ones.
+    fn new(index: &Index, spend: &Column, codes: Option<&FacetCodes>, narrow: bool) -> Records {
+        assert!(!narrow || index.dims.product.len() < NARROW_PRODUCTS, "products fit 16 bits");
         let lists = &index.last_products;
         let none = index.dims.product.len() as u32;
         let spend_base = match spend.packed {
@@ -191,7 +204,13 @@ impl Records {
                     Some(base) => spend.get(customer).map_or(u32::MAX, |v| v.abs_diff(base) as u32),
                     None => u32::MAX,
                 };
+                let pair = |a: u32, b: u32| a | b << 16;
                 match *lists.get(customer) {
+                    [] if narrow => [code, spend, pair(none, none), pair(none, none)],
+                    [a] if narrow => [code, spend, pair(a, none), pair(none, none)],
+                    [a, b] if narrow => [code, spend, pair(a, b), pair(none, none)],
+                    [a, b, c] if narrow => [code, spend, pair(a, b), pair(c, none)],
+                    [a, b, c, d] if narrow => [code, spend, pair(a, b), pair(c, d)],
                     [] => [code, spend, none, none],
                     [only] => [code, spend, only, none],
                     [first, second] => [code, spend, first, second],
@@ -206,7 +225,7 @@ impl Records {
                 }
             })
             .collect();
-        Records { records, long_lists, spend_base }
+        Records { records, long_lists, spend_base, narrow }
     }
 
     /// Where the products of a record whose head has [`LONG`] start in `long_lists`.
@@ -323,10 +342,11 @@ impl Pass {
         codes: bool,
         records: &Records,
     ) {
-        // Two counters per product, one per slot of a record, so that the increments of a
-        // popular product do not all wait on each other; the last is for empty slots.
+        // A counter per product and slot of a record, so that the increments of a popular
+        // product do not all wait on each other; the last of each is for empty slots.
         let counters = self.last_product.len() + 1;
-        let (mut first, mut second) = (vec![0u32; counters], vec![0u32; counters]);
+        let ways = if records.narrow { 4 } else { 2 };
+        let mut slots: Vec<Vec<u32>> = vec![vec![0; counters]; ways];
         let (mut offsets, mut known) = (0u64, 0u64);
         for_each_page(members, |page| {
             for (i, member) in prefetching(page, &records.records).enumerate() {
@@ -343,13 +363,18 @@ impl Pass {
                 let is_known = u64::from(offset != u32::MAX);
                 offsets += u64::from(offset) * is_known;
                 known += is_known;
-                if head & LONG == 0 {
-                    first[one as usize] += 1;
-                    second[two as usize] += 1;
-                } else {
+                if head & LONG != 0 {
                     for &product in records.long_list([head, offset, one, two]) {
-                        first[product as usize] += 1;
+                        slots[0][product as usize] += 1;
                     }
+                } else if records.narrow {
+                    slots[0][(one & 0xffff) as usize] += 1;
+                    slots[1][(one >> 16) as usize] += 1;
+                    slots[2][(two & 0xffff) as usize] += 1;
+                    slots[3][(two >> 16) as usize] += 1;
+                } else {
+                    slots[0][one as usize] += 1;
+                    slots[1][two as usize] += 1;
                 }
             }
             if records.spend_base.is_none() {
@@ -359,8 +384,10 @@ impl Pass {
         if let Some(base) = records.spend_base {
             self.spend_365d += i128::from(offsets) + i128::from(base) * i128::from(known);
         }
-        for (total, (a, b)) in self.last_product.iter_mut().zip(first.iter().zip(&second)) {
-            *total += u64::from(*a) + u64::from(*b);
+        for slot in &slots {
+            for (total, &n) in self.last_product.iter_mut().zip(slot) {
+                *total += u64::from(n);
+            }
         }
     }
 }
@@ -369,7 +396,8 @@ pub(crate) fn totals(index: &Index, spend: FieldId, facet_fields: [FieldId; FEW_
     let FieldIndex::Number(spend) = index.field(spend) else { unreachable!("spend_365d is a number") };
     let spend = &spend.column;
     let codes = FacetCodes::new(index, facet_fields);
-    let records = Records::new(index, spend, codes.as_ref());
+    let narrow = index.dims.product.len() < NARROW_PRODUCTS;
+    let records = Records::new(index, spend, codes.as_ref(), narrow);
     let pass = pass(index, &index.universe, spend, codes.as_ref(), Some(&records), PARALLEL_PASS_FROM);
     let population = index.population();
     let (slices, last_products) = rayon::join(
@@ -392,7 +420,7 @@ impl Engine {
         }
         let few_valued = || match &self.totals.codes {
             Some(codes) => {
-                self.coded_facets(codes, &self.pass_facets(members, Some(codes), false, threads).codes)
+                self.coded_facets(codes, &self.pass_facets(members, Some(codes), None, threads).codes)
             }
             None => self.bitmap_facets(members),
         };
@@ -413,16 +441,34 @@ impl Engine {
         self.by_pass(members, Threads::All)
     }
 
+    /// [`Self::facets_by_pass`] with records holding two products each, as for a catalog of
+    /// [`NARROW_PRODUCTS`] products or more: kept public to check one layout against the
+    /// other. Builds the records first: for small indexes only.
+    #[doc(hidden)]
+    pub fn facets_by_pass_wide(&self, members: &RoaringBitmap) -> Facets {
+        let FieldIndex::Number(spend) = self.index.field(self.spend_365d) else {
+            unreachable!("spend_365d is a number")
+        };
+        let records = Records::new(&self.index, &spend.column, self.totals.codes.as_ref(), false);
+        self.by_pass_with(members, &records, Threads::All)
+    }
+
     fn by_pass(&self, members: &RoaringBitmap, threads: Threads) -> Facets {
+        self.by_pass_with(members, &self.totals.records, threads)
+    }
+
+    fn by_pass_with(&self, members: &RoaringBitmap, records: &Records, threads: Threads) -> Facets {
         let (counted, pass) = match &self.totals.codes {
             Some(codes) => {
-                let pass = self.pass_facets(members, Some(codes), true, threads);
+                let pass = self.pass_facets(members, Some(codes), Some(records), threads);
                 (self.coded_facets(codes, &pass.codes), pass)
             }
             None => {
                 // The bitmap counts and the pass over members are independent: side by side.
-                threads
-                    .join(|| self.bitmap_facets(members), || self.pass_facets(members, None, true, threads))
+                threads.join(
+                    || self.bitmap_facets(members),
+                    || self.pass_facets(members, None, Some(records), threads),
+                )
             }
         };
         self.assemble(counted, self.top_of(&pass.last_product), pass.spend_365d)
@@ -436,7 +482,7 @@ impl Engine {
     pub fn facets_from_bitmaps(&self, members: &RoaringBitmap) -> Facets {
         let (counted, pass) = rayon::join(
             || self.bitmap_facets(members),
-            || self.pass_facets(members, None, true, Threads::All),
+            || self.pass_facets(members, None, Some(&self.totals.records), Threads::All),
         );
         self.assemble(counted, self.top_of(&pass.last_product), pass.spend_365d)
     }
@@ -565,7 +611,7 @@ impl Engine {
         [age, next(), next(), next(), next()]
     }
 
-    /// The histogram of facet codes of `members` (with `codes`) and with `sums` their
+    /// The histogram of facet codes of `members` (with `codes`) and with `records` their
     /// per-product counts of last orders and spend sum: one pass over the members, or over
     /// the rest of the population when that is smaller; split across the pool from
     /// `parallel_pass_from` members on with [`Threads::All`].
@@ -573,14 +619,14 @@ impl Engine {
         &self,
         members: &RoaringBitmap,
         codes: Option<&FacetCodes>,
-        sums: bool,
+        records: Option<&Records>,
         threads: Threads,
     ) -> Pass {
         let index = &self.index;
         let FieldIndex::Number(spend) = index.field(self.spend_365d) else {
             unreachable!("spend_365d is a number")
         };
-        let records = sums.then_some(&self.totals.records);
+        let sums = records.is_some();
         let parallel_from = match threads {
             Threads::All => self.parallel_pass_from,
             Threads::One => u64::MAX,
