@@ -245,11 +245,21 @@ impl Engine {
 
     /// The customers matching a query.
     pub fn segment(&self, node: &Node) -> RoaringBitmap {
+        self.segment_on(node, Threads::All)
+    }
+
+    /// [`Self::segment`] on `threads`.
+    pub fn segment_on(&self, node: &Node, threads: Threads) -> RoaringBitmap {
         self.groups.note_query(std::slice::from_ref(node));
-        if u64::from(self.index.population()) >= self.parallel_eval_from {
-            evaluate_split(node, &self.source(), rayon::current_num_threads())
+        evaluate_split(node, &self.source(), self.parts(threads))
+    }
+
+    /// How many customer ranges a query is evaluated in side by side on `threads`.
+    fn parts(&self, threads: Threads) -> usize {
+        if threads == Threads::All && u64::from(self.index.population()) >= self.parallel_eval_from {
+            rayon::current_num_threads()
         } else {
-            evaluate(node, &self.source())
+            1
         }
     }
 
@@ -262,13 +272,7 @@ impl Engine {
     /// [`Self::steps`] on `threads`.
     pub fn steps_on(&self, conditions: &[Node], threads: Threads) -> (RoaringBitmap, Vec<u64>) {
         self.groups.note_query(conditions);
-        let parts =
-            if threads == Threads::All && u64::from(self.index.population()) >= self.parallel_eval_from {
-                rayon::current_num_threads()
-            } else {
-                1
-            };
-        evaluate_steps(conditions, &self.source(), parts)
+        evaluate_steps(conditions, &self.source(), self.parts(threads))
     }
 
     /// The generation this engine answers from.

@@ -124,7 +124,7 @@ pub async fn query(
                         .collect();
                     (members, Some(steps))
                 }
-                _ => (engine.segment(&node), None),
+                _ => (engine.segment_on(&node, threads), None),
             };
             let facets = engine.facets_on(&members, threads);
             let took = started.elapsed().as_secs_f64();
