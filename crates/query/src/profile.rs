@@ -158,7 +158,8 @@ pub(crate) struct Records {
 /// largest wait.
 pub(crate) const NARROW_PRODUCTS: usize = 0xffff;
 
-/// Set in a record's head when the customer's last order lists more than two products.
+/// Set in a record's head when the customer's last order lists more products than the
+/// record's slots hold.
 const LONG: u32 = 1 << 16;
 
 /// How many members ahead a pass asks the processor to fetch a record. A segment's members are
@@ -168,10 +169,10 @@ const LONG: u32 = 1 << 16;
 const PREFETCH_AHEAD: usize = 32;
 
 /// How many members ahead a pass reads a record (asked for [`PREFETCH_AHEAD`] members ahead,
-/// so by then mostly arrived) to ask for its long list of last-order products: in the sample
-/// data about one customer in six has one, and it was the pass's largest wait. On the 15M suite 8 cut the
-/// pass by about 11% (16 gained nothing: the record had not arrived; 4 and 12 less or the
-/// same).
+/// so by then mostly arrived) to ask for its long list of last-order products. Measured with
+/// records of two products, where one customer in six of the 15M sample had a long list and
+/// it was the pass's largest wait: 8 cut the pass by about 11% (16 gained nothing, the record
+/// had not arrived; 4 and 12 less or the same).
 const LONG_AHEAD: usize = 8;
 
 /// The members of `page`, asking for each one's entry of `column` [`PREFETCH_AHEAD`]
@@ -446,11 +447,16 @@ impl Engine {
     /// other. Builds the records first: for small indexes only.
     #[doc(hidden)]
     pub fn facets_by_pass_wide(&self, members: &RoaringBitmap) -> Facets {
+        let records = Records::new(&self.index, self.spend_column(), self.totals.codes.as_ref(), false);
+        self.by_pass_with(members, &records, Threads::All)
+    }
+
+    /// The column of spend_365d.
+    fn spend_column(&self) -> &Column {
         let FieldIndex::Number(spend) = self.index.field(self.spend_365d) else {
             unreachable!("spend_365d is a number")
         };
-        let records = Records::new(&self.index, &spend.column, self.totals.codes.as_ref(), false);
-        self.by_pass_with(members, &records, Threads::All)
+        &spend.column
     }
 
     fn by_pass(&self, members: &RoaringBitmap, threads: Threads) -> Facets {
@@ -623,16 +629,13 @@ impl Engine {
         threads: Threads,
     ) -> Pass {
         let index = &self.index;
-        let FieldIndex::Number(spend) = index.field(self.spend_365d) else {
-            unreachable!("spend_365d is a number")
-        };
+        let spend = self.spend_column();
         let sums = records.is_some();
         let parallel_from = match threads {
             Threads::All => self.parallel_pass_from,
             Threads::One => u64::MAX,
         };
-        let pass =
-            |members: &RoaringBitmap| pass(index, members, &spend.column, codes, records, parallel_from);
+        let pass = |members: &RoaringBitmap| pass(index, members, spend, codes, records, parallel_from);
         if members.len() * 2 <= u64::from(index.population()) {
             pass(members)
         } else {
